@@ -1,0 +1,97 @@
+"""Argument checks shared by every public function.
+
+Each check raises a ``ValueError`` (or ``TypeError``) that names the argument,
+what was expected and what was received. Checks on values (finiteness,
+positivity) run only on concrete arrays: under ``jit`` they are skipped, so
+public functions call them *before* entering jitted code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x: Any) -> bool:
+    """True if ``x`` holds concrete values (not a tracer inside ``jit``/``vmap``)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def as_array(x: Any, name: str, *, ndim: int | Sequence[int] | None = None,
+             dtype: Any = None) -> jax.Array:
+    """Convert ``x`` to a JAX array and check its rank.
+
+    ``ndim`` may be an int or a sequence of allowed ranks.
+    """
+    try:
+        arr = jnp.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name}: expected an array-like, got {type(x).__name__} ({err})") from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name}: expected an array of rank {want}, got rank {arr.ndim} "
+                             f"with shape {tuple(arr.shape)}")
+    return arr
+
+
+def check_shape(x: Any, name: str, shape: Sequence[int | None]) -> None:
+    """Check ``x.shape`` against ``shape``; ``None`` entries match any size."""
+    got = tuple(jnp.shape(x))
+    ok = len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got))
+    if not ok:
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name}: expected shape {want}, got {got}")
+
+
+def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    """Check that two arrays have the same leading dimension."""
+    na, nb = jnp.shape(a)[0], jnp.shape(b)[0]
+    if na != nb:
+        raise ValueError(f"{name_a} and {name_b} must have the same length along axis 0, "
+                         f"got {na} and {nb}")
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Raise if a concrete array holds NaN or ±inf (skipped for tracers)."""
+    leaves = jax.tree.leaves(x)
+    for leaf in leaves:
+        if not is_concrete(leaf):
+            continue
+        arr = np.asarray(leaf)
+        if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(f"{name}: expected finite values, found {bad} NaN or infinite "
+                             f"entr{'y' if bad == 1 else 'ies'}")
+
+
+def check_positive(x: Any, name: str, *, strict: bool = True) -> None:
+    """Raise unless every entry of a concrete array is > 0 (or >= 0 if not strict)."""
+    if not is_concrete(x):
+        return
+    arr = np.asarray(x)
+    ok = np.all(arr > 0) if strict else np.all(arr >= 0)
+    if not ok:
+        rel = "> 0" if strict else ">= 0"
+        raise ValueError(f"{name}: every value must be {rel}, got minimum {np.min(arr)!r}")
+
+
+def check_in(value: Any, name: str, allowed: Sequence[Any]) -> None:
+    """Raise unless ``value`` is one of ``allowed``, listing the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"{name}: unknown value {value!r}; expected one of "
+                         + ", ".join(repr(a) for a in allowed))
+
+
+def check_key(key: Any, name: str = "key") -> None:
+    """Check that ``key`` is a JAX PRNG key (typed ``jax.random.key`` or raw uint32[2])."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return
+    if hasattr(key, "dtype") and key.dtype == jnp.uint32 and jnp.shape(key)[-1:] == (2,):
+        return
+    raise TypeError(f"{name}: expected a JAX PRNG key from jax.random.key(seed), "
+                    f"got {type(key).__name__}")

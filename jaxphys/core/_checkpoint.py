@@ -1,0 +1,168 @@
+"""Checkpoints of pytrees: atomic, pickle-free, checked on restore.
+
+Format: one ``.npz`` (a zip with per-member CRC-32) holding each leaf as raw
+bytes (``leaf_00000`` …) and a ``__meta__`` member with JSON: the tree
+structure, every leaf's path, shape and dtype, and user metadata. Typed PRNG
+keys are stored as their key data. A file is written to a temporary name in the
+same folder, flushed to disk, then renamed over the target, so a crash never
+leaves a half-written checkpoint under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_FORMAT = "jaxphys-checkpoint-v1"
+_CKPT_RE = re.compile(r"^ckpt_(\d{10})\.npz$")
+
+
+def _leaf_record(path, leaf) -> tuple[dict, np.ndarray]:
+    if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        impl = str(jax.random.key_impl(leaf))
+        arr = np.asarray(jax.random.key_data(leaf))
+        kind = {"key_impl": impl}
+    else:
+        arr = np.asarray(leaf)
+        kind = {}
+    rec = {"path": jax.tree_util.keystr(path), "shape": list(arr.shape),
+           "dtype": str(arr.dtype), **kind}
+    if kind:
+        rec["key_shape"] = list(np.shape(leaf))
+    return rec, arr
+
+
+def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: dict | None = None) -> Path:
+    """Write ``tree`` (any pytree of arrays and scalars) to ``path`` atomically.
+
+    Args:
+        path: the file to write (``.npz`` is conventional).
+        tree: a pytree, e.g. a :class:`~jaxphys.core.TrainState`.
+        metadata: JSON-serialisable dict stored beside the arrays.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile, jax.numpy as jnp
+        >>> d = tempfile.mkdtemp()
+        >>> p = save_checkpoint(d + "/c.npz", {"w": jnp.arange(3.0)}, metadata={"epoch": 2})
+        >>> restore_checkpoint(p, {"w": jnp.zeros(3)})["w"]
+        Array([0., 1., 2.], dtype=float32)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    leaves_with_path, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    records, arrays = [], {}
+    for i, (p, leaf) in enumerate(leaves_with_path):
+        rec, arr = _leaf_record(p, leaf)
+        records.append(rec)
+        arrays[f"leaf_{i:05d}"] = np.frombuffer(np.ascontiguousarray(arr).tobytes(), np.uint8)
+    meta = {"format": _FORMAT, "treedef": str(treedef), "leaves": records,
+            "metadata": metadata or {}}
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _read(path: Path) -> tuple[dict, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no checkpoint file at {path}")
+    try:
+        data = np.load(path, allow_pickle=False)
+        meta = json.loads(bytes(data["__meta__"]).decode())
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
+            UnicodeDecodeError) as err:
+        raise ValueError(f"path: {path} is corrupt or not a jaxphys checkpoint ({err})") from None
+    if meta.get("format") != _FORMAT:
+        raise ValueError(f"path: {path} is not a {_FORMAT} file (format {meta.get('format')!r})")
+    return meta, data
+
+
+def read_checkpoint_metadata(path: str | os.PathLike) -> dict:
+    """The user ``metadata`` dict stored in a checkpoint."""
+    meta, _ = _read(Path(path))
+    return meta["metadata"]
+
+
+def restore_checkpoint(path: str | os.PathLike, target: Any) -> Any:
+    """Read a checkpoint into the structure of ``target``.
+
+    ``target`` gives the expected tree structure, leaf shapes and dtypes (its
+    values are not used). A checkpoint whose structure, any shape or any dtype
+    differs is refused with a ``ValueError`` naming the first mismatching
+    leaves; a damaged file is refused as corrupt.
+
+    Returns:
+        A pytree like ``target`` holding the stored values: JAX arrays where the
+        target has JAX arrays, NumPy arrays elsewhere.
+    """
+    path = Path(path)
+    meta, data = _read(path)
+    target_leaves, target_def = jax.tree_util.tree_flatten_with_path(target)
+    if meta["treedef"] != str(target_def):
+        raise ValueError(f"target: checkpoint {path} has tree structure\n  {meta['treedef']}\n"
+                         f"but the target has\n  {target_def}")
+    problems, out = [], []
+    for i, ((p, t_leaf), rec) in enumerate(zip(target_leaves, meta["leaves"])):
+        want, _ = _leaf_record(p, t_leaf)
+        if rec["shape"] != want["shape"] or rec["dtype"] != want["dtype"] or \
+                rec.get("key_impl") != want.get("key_impl"):
+            problems.append(f"{rec['path']}: checkpoint {rec['dtype']}{tuple(rec['shape'])}, "
+                            f"target {want['dtype']}{tuple(want['shape'])}")
+            continue
+        try:
+            raw = data[f"leaf_{i:05d}"]
+            arr = np.frombuffer(raw.tobytes(), dtype=jnp.dtype(rec["dtype"])).reshape(rec["shape"])
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
+            raise ValueError(f"path: {path} is corrupt ({rec['path']}: {err})") from None
+        if "key_impl" in rec:
+            leaf = jax.random.wrap_key_data(jnp.asarray(arr), impl=rec["key_impl"])
+        elif isinstance(t_leaf, jax.Array):
+            leaf = jnp.asarray(arr)
+        else:  # numpy arrays and scalars stay numpy, keeping float64 without x64
+            leaf = arr.copy()
+        out.append(leaf)
+    if problems:
+        raise ValueError(f"target: checkpoint {path} does not match the target's shapes/dtypes:\n  "
+                         + "\n  ".join(problems[:10]))
+    return jax.tree_util.tree_unflatten(target_def, out)
+
+
+def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
+    """The file name used by :func:`~jaxphys.core.fit` for a checkpoint at ``step``."""
+    return Path(directory) / f"ckpt_{int(step):010d}.npz"
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
+    """The checkpoint with the highest step in ``directory``, or None."""
+    d = Path(directory)
+    if not d.is_dir():
+        return None
+    found = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT_RE.match(p.name)))
+    return found[-1][1] if found else None
+
+
+def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
+    """Delete all but the ``keep`` most recent ``ckpt_*.npz`` files."""
+    d = Path(directory)
+    found = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT_RE.match(p.name)))
+    for _, p in found[:-keep] if keep > 0 else []:
+        p.unlink()
