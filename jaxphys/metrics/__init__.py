@@ -1,0 +1,33 @@
+"""Classification metrics on batches: accuracy, confusion matrix, precision,
+recall (sensitivity), selectivity (specificity), F1, ROC curve and AUC, log-loss.
+
+Every function takes arrays of shape ``(n,)`` (``log_loss`` also ``(n, C)``).
+Binary metrics use the positive class 1. Everything but :func:`roc_curve`
+(whose length depends on the data) is written in ``jax.numpy`` and jittable.
+Degenerate cases are documented per function: zero denominators in
+precision/recall/selectivity/F1 give ``zero_division`` (0.0 by default), an
+undefined ROC rate or AUC gives NaN.
+"""
+
+from ._classification import (BinaryCounts, accuracy, binary_counts, confusion_matrix,
+                              f1_score, precision, recall, selectivity, sensitivity,
+                              specificity)
+from ._roc import RocCurve, auc, log_loss, roc_auc, roc_curve
+
+__all__ = [
+    "accuracy",
+    "confusion_matrix",
+    "BinaryCounts",
+    "binary_counts",
+    "precision",
+    "recall",
+    "sensitivity",
+    "selectivity",
+    "specificity",
+    "f1_score",
+    "RocCurve",
+    "roc_curve",
+    "auc",
+    "roc_auc",
+    "log_loss",
+]

@@ -1,0 +1,53 @@
+"""Input checks shared by the metrics (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxphys._checks import as_array, is_concrete
+
+
+def labels_1d(x: Any, name: str) -> jax.Array:
+    """A rank-1 array of labels with at least one entry."""
+    arr = as_array(x, name, ndim=1)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one example, got shape (0,)")
+    return arr
+
+
+def check_same_shape(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:
+    """Metrics compare example by example: ``b`` must have ``a``'s shape exactly."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{name_b}: expected shape {tuple(a.shape)} (the shape of {name_a}), "
+                         f"got {tuple(b.shape)}")
+
+
+def check_binary(x: jax.Array, name: str) -> None:
+    """Raise unless every entry of a concrete array is 0 or 1 (skipped for tracers)."""
+    if not is_concrete(x):
+        return
+    arr = np.asarray(x)
+    bad = ~((arr == 0) | (arr == 1))
+    if np.any(bad):
+        raise ValueError(f"{name}: expected binary labels 0/1 (positive class 1), got "
+                         f"value {arr[bad][0]!r}")
+
+
+def check_class_range(x: jax.Array, name: str, n_classes: int) -> None:
+    """Raise unless every entry of a concrete array is an integer in [0, n_classes)."""
+    if not is_concrete(x):
+        return
+    arr = np.asarray(x)
+    bad = (arr < 0) | (arr >= n_classes) | (arr != np.round(arr))
+    if np.any(bad):
+        raise ValueError(f"{name}: expected integer class labels in [0, {n_classes}), got "
+                         f"value {arr[bad][0]!r}")
+
+
+def float_dtype() -> Any:
+    """The default floating dtype (float32, or float64 under x64)."""
+    return jnp.result_type(float)

@@ -1,0 +1,25 @@
+"""Figures for fits, losses and classifiers (optional ``plot`` extra: matplotlib).
+
+Every function draws on its own ``matplotlib.figure.Figure`` with the Agg
+backend (pyplot's global state is untouched), returns the figure, and saves it
+to ``path`` when one is given. matplotlib is imported only when a function is
+called; without it the call raises an ``ImportError`` that says how to install
+it: ``pip install "jaxphys[plot]"``.
+"""
+
+from jaxphys.plot._classification import plot_confusion_matrix, plot_roc
+from jaxphys.plot._curves import plot_curves, plot_regularisation_path
+from jaxphys.plot._fit import plot_fit
+from jaxphys.plot._loss import plot_loss_curves, plot_loss_surface
+from jaxphys.plot._mpl import require_matplotlib
+
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_curves",
+    "plot_fit",
+    "plot_loss_curves",
+    "plot_loss_surface",
+    "plot_regularisation_path",
+    "plot_roc",
+    "require_matplotlib",
+]

@@ -1,0 +1,36 @@
+"""The tour: chapters that ``jaxphys tour`` runs, in order, writing figures and a report.
+
+To add a chapter, write ``jaxphys/tour/_chNN_<name>.py`` defining
+``CHAPTER = Chapter(number, name, title, run)`` with
+``run(key, out_dir: Path, quick: bool) -> ChapterResult`` and append it to
+``CHAPTERS`` below. Chapters import their heavy dependencies inside ``run`` so
+that ``jaxphys list`` stays instant.
+
+>>> [c.name for c in CHAPTERS][:3]
+['line-fit', 'classification', 'polynomial']
+"""
+
+from jaxphys.tour import _ch01_line_fit, _ch02_classification, _ch03_polynomial
+from jaxphys.tour._report import render_report, write_report
+from jaxphys.tour._runner import (DEFAULT_OUT_DIR, Chapter, ChapterResult, ChapterRun,
+                                  TourResult, run_tour, select_chapters)
+
+# The registry: every chapter of the tour, in the order it runs.
+CHAPTERS: tuple[Chapter, ...] = (
+    _ch01_line_fit.CHAPTER,
+    _ch02_classification.CHAPTER,
+    _ch03_polynomial.CHAPTER,
+)
+
+__all__ = [
+    "CHAPTERS",
+    "DEFAULT_OUT_DIR",
+    "Chapter",
+    "ChapterResult",
+    "ChapterRun",
+    "TourResult",
+    "render_report",
+    "run_tour",
+    "select_chapters",
+    "write_report",
+]
