@@ -95,3 +95,35 @@ def check_key(key: Any, name: str = "key") -> None:
         return
     raise TypeError(f"{name}: expected a JAX PRNG key from jax.random.key(seed), "
                     f"got {type(key).__name__}")
+
+
+def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """``value`` as a Python int (no floats, no bools), optionally bounded below."""
+    import operator
+
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected an integer, got a bool")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name}: expected an integer, got {type(value).__name__} "
+                         f"{value!r}") from None
+    if minimum is not None and out < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {out}")
+    return out
+
+
+def as_tolerance(tol: Any, name: str = "tol") -> jax.Array:
+    """A finite, strictly positive scalar tolerance as an array."""
+    arr = as_array(tol, name, ndim=0)
+    check_finite(arr, name)
+    check_positive(arr, name)
+    return arr
+
+
+def check_same_shape(a: Any, name_a: str, b: Any, name_b: str, *, why: str = "") -> None:
+    """``b`` must have exactly ``a``'s shape (no broadcasting); ``why`` explains the rule."""
+    if tuple(jnp.shape(a)) != tuple(jnp.shape(b)):
+        extra = f"; {why}" if why else ""
+        raise ValueError(f"{name_b}: expected shape {tuple(jnp.shape(a))} (the shape of "
+                         f"{name_a}{extra}), got {tuple(jnp.shape(b))}")

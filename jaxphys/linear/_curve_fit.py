@@ -19,7 +19,6 @@ with ``J_f = ∂f/∂θ`` and ``W = diag(1/σ²)``, as MINUIT's HESSE or
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -27,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
-from jaxphys._checks import as_array, check_finite, check_positive, check_same_length
+from jaxphys._checks import as_array, as_int, as_tolerance, check_finite, check_same_length
 from jaxphys.linear._lstsq import _float_dtype, _prepare_sigma, _solve_whitened, chi2_sf
 
 __all__ = ["CurveFit", "curve_fit"]
@@ -199,15 +198,8 @@ def curve_fit(f: Callable[[jax.Array, jax.Array], jax.Array], x: Any, y: Any, p0
     check_finite(xx, "x")
     check_finite(yy, "y")
     check_finite(theta0, "p0")
-    try:
-        max_it = operator.index(max_iter)
-    except TypeError:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}") from None
-    if max_it < 1:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_it}")
-    tol_arr = as_array(tol, "tol", ndim=0)
-    check_finite(tol_arr, "tol")
-    check_positive(tol_arr, "tol")
+    max_it = as_int(max_iter, "max_iter", minimum=1)
+    tol_arr = as_tolerance(tol)
 
     dtype = _float_dtype(xx, yy, theta0)
     if jnp.issubdtype(xx.dtype, jnp.integer):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_array, check_finite, check_positive
+from jaxphys._checks import as_array, as_int, check_finite, check_positive
 from jaxphys.linear._lstsq import _float_dtype
 
 __all__ = ["loss_surface", "Trajectory", "gradient_descent"]
@@ -124,12 +123,7 @@ def gradient_descent(loss: Callable[[jax.Array], jax.Array], theta0: Any, learni
     lr = as_array(learning_rate, "learning_rate", ndim=0)
     check_finite(lr, "learning_rate")
     check_positive(lr, "learning_rate")
-    try:
-        steps = operator.index(n_steps)
-    except TypeError:
-        raise ValueError(f"n_steps: expected a non-negative integer, got {n_steps!r}") from None
-    if steps < 0:
-        raise ValueError(f"n_steps: expected a non-negative integer, got {steps}")
+    steps = as_int(n_steps, "n_steps", minimum=0)
     dtype = _float_dtype(theta, lr)
     theta = theta.astype(dtype)
     _check_scalar_loss(loss, theta)

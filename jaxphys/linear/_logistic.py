@@ -18,7 +18,6 @@ run to a gradient-norm tolerance inside a jitted ``lax.while_loop``.
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -28,8 +27,8 @@ import numpy as np
 import optax
 import optax.tree_utils as otu
 
-from jaxphys._checks import (as_array, check_finite, check_positive, check_same_length,
-                             is_concrete)
+from jaxphys._checks import (as_array, as_int, as_tolerance, check_finite, check_positive,
+                             check_same_length, is_concrete)
 from jaxphys.linear._lstsq import _float_dtype
 
 __all__ = ["LogisticFit", "logistic_regression", "logistic_predict_proba", "logistic_predict"]
@@ -145,12 +144,7 @@ def logistic_regression(X: Any, y: Any, *, n_classes: int = 2, l2: Any = 0.0,
     check_same_length("X", x, "y", labels)
     if x.shape[0] == 0:
         raise ValueError("X: expected at least one example, got shape (0, d)")
-    try:
-        n_cls = operator.index(n_classes)
-    except TypeError:
-        raise ValueError(f"n_classes: expected an integer >= 2, got {n_classes!r}") from None
-    if n_cls < 2:
-        raise ValueError(f"n_classes: expected an integer >= 2, got {n_cls}")
+    n_cls = as_int(n_classes, "n_classes", minimum=2)
     check_finite(x, "X")
     if is_concrete(labels):
         lab = np.asarray(labels)
@@ -163,15 +157,8 @@ def logistic_regression(X: Any, y: Any, *, n_classes: int = 2, l2: Any = 0.0,
     l2_arr = as_array(l2, "l2", ndim=0)
     check_finite(l2_arr, "l2")
     check_positive(l2_arr, "l2", strict=False)
-    try:
-        max_it = operator.index(max_iter)
-    except TypeError:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}") from None
-    if max_it < 1:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_it}")
-    tol_arr = as_array(tol, "tol", ndim=0)
-    check_finite(tol_arr, "tol")
-    check_positive(tol_arr, "tol")
+    max_it = as_int(max_iter, "max_iter", minimum=1)
+    tol_arr = as_tolerance(tol)
 
     dtype = _float_dtype(x)
     x = x.astype(dtype)

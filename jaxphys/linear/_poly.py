@@ -8,26 +8,19 @@ the same as ``numpy.polynomial.polynomial.polyfit``.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_array, check_finite
+from jaxphys._checks import as_array, as_int, check_finite
 from jaxphys.linear._lstsq import LinearFit, _float_dtype, lstsq_fit
 
 __all__ = ["design_matrix_poly", "polyfit", "polyval"]
 
 
 def _check_deg(deg: Any) -> int:
-    try:
-        d = operator.index(deg)
-    except TypeError:
-        raise ValueError(f"deg: expected a non-negative integer, got {deg!r}") from None
-    if d < 0:
-        raise ValueError(f"deg: expected a non-negative integer, got {d}")
-    return d
+    return as_int(deg, "deg", minimum=0)
 
 
 def design_matrix_poly(x: Any, deg: int) -> jax.Array:

@@ -7,13 +7,13 @@ penalty should treat every coefficient alike.
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_array, check_finite, check_positive, check_same_length
+from jaxphys._checks import (as_array, as_int, as_tolerance, check_finite, check_positive,
+                             check_same_length)
 from jaxphys.linear._lstsq import _float_dtype
 
 __all__ = ["ridge", "lasso", "regularisation_path"]
@@ -144,15 +144,8 @@ def lasso(design: Any, y: Any, lam: Any, *, max_iter: int = 1000, tol: float = 1
     """
     a, yy = _check_problem(design, y)
     lam_arr = _check_lam(lam, a.dtype)
-    try:
-        max_it = operator.index(max_iter)
-    except TypeError:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}") from None
-    if max_it < 1:
-        raise ValueError(f"max_iter: expected a positive integer, got {max_it}")
-    tol_arr = as_array(tol, "tol", ndim=0)
-    check_finite(tol_arr, "tol")
-    check_positive(tol_arr, "tol")
+    max_it = as_int(max_iter, "max_iter", minimum=1)
+    tol_arr = as_tolerance(tol)
     return _lasso_core(a, yy, lam_arr, jnp.asarray(max_it, jnp.int32), tol_arr)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxphys._checks import check_same_shape as _check_same_shape
 from jaxphys._checks import as_array, is_concrete
 
 
@@ -16,13 +17,6 @@ def as_float(x: Any, name: str) -> jax.Array:
     if not jnp.issubdtype(arr.dtype, jnp.inexact):
         arr = arr.astype(jnp.result_type(float))
     return arr
-
-
-def check_same_shape(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:
-    """Per-example losses never broadcast: ``b`` must have exactly ``a``'s shape."""
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{name_b}: expected shape {tuple(a.shape)} (the shape of {name_a}; "
-                         f"per-example losses do not broadcast), got {tuple(b.shape)}")
 
 
 def check_scalar_or_same_shape(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:
@@ -42,3 +36,8 @@ def check_in_unit_interval(x: jax.Array, name: str) -> None:
     if not np.all((arr >= 0) & (arr <= 1)):
         raise ValueError(f"{name}: every value must lie in [0, 1], got range "
                          f"[{np.min(arr)!r}, {np.max(arr)!r}]")
+
+
+def check_same_shape(a, name_a, b, name_b):
+    """Per-example losses never broadcast: ``b`` must have exactly ``a``'s shape."""
+    _check_same_shape(a, name_a, b, name_b, why="per-example losses do not broadcast")

@@ -17,12 +17,13 @@ negatives, F1 with no positives at all) the result is ``zero_division``,
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+from jaxphys._checks import as_int
 
 from ._common import (check_binary, check_class_range, check_same_shape, float_dtype,
                       labels_1d)
@@ -78,13 +79,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> jax.Array:
         >>> confusion_matrix(jnp.array([0, 1, 1, 2]), jnp.array([0, 1, 2, 2]), 3).tolist()
         [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     """
-    try:
-        n_classes = operator.index(n_classes)
-    except TypeError:
-        raise ValueError(f"n_classes: expected a Python int, got "
-                         f"{type(n_classes).__name__}") from None
-    if n_classes < 1:
-        raise ValueError(f"n_classes: expected >= 1, got {n_classes}")
+    n_classes = as_int(n_classes, "n_classes", minimum=1)
     y_true = labels_1d(y_true, "y_true")
     y_pred = labels_1d(y_pred, "y_pred")
     check_same_shape(y_true, "y_true", y_pred, "y_pred")

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, is_concrete
+from jaxphys._checks import as_array, check_same_shape, is_concrete  # noqa: F401
 
 
 def labels_1d(x: Any, name: str) -> jax.Array:
@@ -17,13 +17,6 @@ def labels_1d(x: Any, name: str) -> jax.Array:
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one example, got shape (0,)")
     return arr
-
-
-def check_same_shape(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:
-    """Metrics compare example by example: ``b`` must have ``a``'s shape exactly."""
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{name_b}: expected shape {tuple(a.shape)} (the shape of {name_a}), "
-                         f"got {tuple(b.shape)}")
 
 
 def check_binary(x: jax.Array, name: str) -> None:
