@@ -16,6 +16,11 @@ from ._timing import Timing, block, time_first_call, time_fn
 # report their FLOP/s as a fraction of it.
 from . import matmul_peak as _matmul_peak  # noqa: E402,F401  (registers "matmul_peak")
 from . import mlp_train_step as _mlp_train_step  # noqa: E402,F401  (registers "mlp_train_step")
+from . import cnn_train_step as _cnn_train_step  # noqa: E402,F401  (registers "cnn_train_step")
+from . import transformer_generation as _transformer_generation  # noqa: E402,F401
+from . import kan_forward_backward as _kan_forward_backward  # noqa: E402,F401
+from . import classical_pca_tsne as _classical_pca_tsne  # noqa: E402,F401
+from . import classical_forest as _classical_forest  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "BenchResult", "Context", "Figure", "Timing", "block", "register", "run",
            "time_first_call", "time_fn"]

@@ -52,7 +52,7 @@ def test_files_and_machine_info(quick_run):
     doc, md, out = quick_run
     assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md"]
     assert doc["quick"] is True
-    assert set(doc["benchmarks"]) == set(REGISTRY) == {"matmul_peak", "mlp_train_step"}
+    assert set(doc["benchmarks"]) == set(REGISTRY) >= {"matmul_peak", "mlp_train_step"}
     machine = doc["machine"]
     for key in ("jax", "jaxlib", "torch", "device", "backend", "cpu_count", "python"):
         assert key in machine

@@ -151,6 +151,8 @@ def test_eval_step_matches_loss():
 
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="optimizer"):
+        make_train_step(_lsq_loss, 42)
+    with pytest.raises(ValueError, match="optimizer: unknown name"):
         make_train_step(_lsq_loss, "not an optimizer")
     with pytest.raises(ValueError, match="clip_norm"):
         make_train_step(_lsq_loss, optax.sgd(0.1), clip_norm=0.0)
@@ -160,3 +162,18 @@ def test_bad_arguments_are_named():
     state = TrainState.create(jnp.ones(2), optax.sgd(0.1))
     with pytest.raises(ValueError, match="loss_fn"):
         vector_loss(state, jnp.ones(2), jax.random.key(23))
+
+
+def test_optimizer_by_name_equals_optax_transformation():
+    batch = _linear_problem(jax.random.key(24))
+    params = {"w": jnp.zeros(3), "b": jnp.zeros(())}
+    by_name = make_train_step(_lsq_loss, ("adam", {"learning_rate": 0.01}), donate=False)
+    by_tx = make_train_step(_lsq_loss, optax.adam(0.01), donate=False)
+    s1 = TrainState.create(params, ("adam", {"learning_rate": 0.01}))
+    s2 = TrainState.create(params, optax.adam(0.01))
+    for k in jax.random.split(jax.random.key(25), 5):
+        s1, _ = by_name(s1, batch, k)
+        s2, _ = by_tx(s2, batch, k)
+    np.testing.assert_array_equal(s1.params["w"], s2.params["w"])
+    with pytest.raises(ValueError, match="adamm.*adam"):
+        make_train_step(_lsq_loss, "adamm")

@@ -120,6 +120,7 @@ def quick_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.no_key_reuse_check
 @pytest.mark.parametrize("name", [c.name for c in CHAPTERS])
 def test_real_chapter_quick(name, quick_run):
     result, out = quick_run(name)
@@ -191,3 +192,13 @@ def test_polynomial_chapter_shows_overfitting(quick_run):
     assert m["test_mse_best_degree"] < m["test_mse_max_degree"]
     assert m["test_mse_best_degree"] > 0.5 * m["noise_variance"]     # cannot beat the noise much
     assert m["lasso_zero_coefficients"] >= 1
+
+
+def test_dynamics_chapter_shows_the_lessons(quick_run):
+    """Momentum and Adam beat plain gradient descent on the ill-conditioned quadratic, and the
+    random-features test error peaks at the interpolation threshold."""
+    result, _ = quick_run("dynamics")
+    m = result.runs[0].result.metrics
+    assert m["quadratic_momentum_median_steps"] < m["quadratic_gd_median_steps"]
+    assert m["quadratic_adam_median_steps"] < m["quadratic_gd_median_steps"]
+    assert 0.8 <= m["double_descent_peak_over_n"] <= 1.25

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ._checkpoint import (checkpoint_path, latest_checkpoint, prune_checkpoints,
                           read_checkpoint_metadata, restore_checkpoint, save_checkpoint)
+from ._optimizers import resolve_optimizer
 from ._train_state import TrainState
 from ._train_step import make_eval_step, make_train_step
 
@@ -81,7 +82,8 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         checkpoint_dir: str | Path | None = None, checkpoint_every: int | None = None,
         keep_checkpoints: int = 3, resume: bool = True, progress: bool = True,
         clip_norm: float | None = None, guard_nonfinite: bool = True,
-        has_model_state: bool = False, chunk_size: int = 100, mesh: Any = None,
+        has_model_state: bool = False, chunk_size: int = 100, unroll: int | bool = 1,
+        mesh: Any = None,
         callback: Callable[[int, TrainState, dict], Any] | None = None,
         desc: str = "fit") -> FitResult:
     """Train ``state`` on ``train_data`` with minibatches, validation, early stopping
@@ -101,7 +103,8 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         state: the :class:`TrainState` to start from.
         loss_fn: ``loss_fn(params, batch, key) -> (loss, aux)``; ``batch`` is
             ``train_data`` indexed along its leading axis.
-        optimizer: the optax transformation ``state.opt_state`` belongs to.
+        optimizer: the optax transformation ``state.opt_state`` belongs to, or the
+            same name / ``(name, kwargs)`` that the state was created with.
         train_data: a pytree of arrays with a common leading axis ``N``.
         n_steps / n_epochs: how long to train (exactly one of them).
         batch_size: minibatch size (default: the full batch, ``N``).
@@ -116,6 +119,8 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         clip_norm, guard_nonfinite, has_model_state: passed to :func:`make_train_step`.
         chunk_size: steps per jitted ``lax.scan`` chunk (compiled once; a chunk cut
             short by validation or a checkpoint skips its remaining iterations).
+        unroll: passed to ``lax.scan``; unrolling a few steps can help XLA on CPU
+            for convolutional models (a rolled scan of convolutions runs slower there).
         mesh: optional ``jax.sharding.Mesh`` with a ``'data'`` axis: each batch is
             sharded over it and parameters stay replicated (data parallelism).
         callback: ``callback(step, state, history)`` after every chunk; a truthy
@@ -136,6 +141,7 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         >>> round(float(res.state.params["w"]), 2), round(float(res.state.params["b"]), 2)
         (2.0, 0.5)
     """
+    optimizer = resolve_optimizer(optimizer)
     n = _leading_size(train_data, "train_data")
     if (n_steps is None) == (n_epochs is None):
         raise ValueError("n_steps/n_epochs: give exactly one of them")
@@ -198,7 +204,7 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
                 lambda c, i_, s_: (c, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype),
                                                    metric_shapes)),
                 carry, i, s)
-        return jax.lax.scan(body, st, (idx, step_ids, active))
+        return jax.lax.scan(body, st, (idx, step_ids, active), unroll=unroll)
 
     run_chunk_jit = jax.jit(run_chunk, donate_argnums=(0,))
     perm_fn = jax.jit(lambda k, e: jax.random.permutation(jax.random.fold_in(k, e), n))

@@ -38,9 +38,9 @@ class TrainState(NamedTuple):
     def create(cls, params: Any, optimizer: optax.GradientTransformation,
                model_state: Any = None) -> "TrainState":
         """A fresh state: step 0 and ``optimizer.init(params)``."""
-        if not isinstance(optimizer, optax.GradientTransformation):
-            raise TypeError("optimizer: expected an optax.GradientTransformation, got "
-                            f"{type(optimizer).__name__}")
+        from ._optimizers import resolve_optimizer
+
+        optimizer = resolve_optimizer(optimizer)
         return cls(step=jnp.zeros((), jnp.int32), params=params,
                    opt_state=optimizer.init(params),
                    model_state={} if model_state is None else model_state,

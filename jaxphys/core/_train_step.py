@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ._optimizers import resolve_optimizer
 from ._train_state import TrainState
 
 LossFn = Callable[..., tuple[jax.Array, dict]]
@@ -68,7 +69,9 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, *,
     Args:
         loss_fn: ``loss_fn(params, batch, key) -> (scalar, aux_dict)`` (see module doc
             for ``has_model_state``).
-        optimizer: an ``optax.GradientTransformation``.
+        optimizer: an ``optax.GradientTransformation``, a name from
+            ``jaxphys.core.OPTIMIZERS`` (``'adam'``) or ``(name, kwargs)`` such as
+            ``('adam', {'learning_rate': 3e-4})``.
         clip_norm: optional global-norm bound (> 0) applied before the optimiser.
         guard_nonfinite: skip non-finite steps (default True).
         has_model_state: thread ``state.model_state`` through ``loss_fn``.
@@ -92,9 +95,7 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, *,
         >>> round(float(state.params["w"]), 4)
         3.0
     """
-    if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError("optimizer: expected an optax.GradientTransformation, got "
-                        f"{type(optimizer).__name__}")
+    optimizer = resolve_optimizer(optimizer)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a callable, got {type(loss_fn).__name__}")
     if clip_norm is not None and not clip_norm > 0:

@@ -11,6 +11,8 @@ ridge/lasso, logistic regression, and loss landscapes.
 * :func:`logistic_regression` (binary/softmax, L-BFGS) with
   :func:`logistic_predict_proba`, :func:`logistic_predict` (:class:`LogisticFit`).
 * :func:`loss_surface`, :func:`gradient_descent` (:class:`Trajectory`).
+* :func:`double_descent` — random-features regression (:func:`init_feature_map`,
+  :func:`apply_features`, :func:`min_norm_lstsq`) swept across the interpolation threshold.
 """
 
 from jaxphys.linear._breit_wigner import breit_wigner
@@ -19,6 +21,8 @@ from jaxphys.linear._landscape import Trajectory, gradient_descent, loss_surface
 from jaxphys.linear._logistic import (LogisticFit, logistic_predict, logistic_predict_proba,
                                       logistic_regression)
 from jaxphys.linear._lstsq import LinearFit, chi2_sf, lstsq_fit
+from jaxphys.linear._random_features import (DoubleDescent, FeatureMap, apply_features,
+                                             double_descent, init_feature_map, min_norm_lstsq)
 from jaxphys.linear._poly import design_matrix_poly, polyfit, polyval
 from jaxphys.linear._regularised import lasso, regularisation_path, ridge
 
@@ -42,4 +46,10 @@ __all__ = [
     "loss_surface",
     "Trajectory",
     "gradient_descent",
+    "FeatureMap",
+    "init_feature_map",
+    "apply_features",
+    "min_norm_lstsq",
+    "DoubleDescent",
+    "double_descent",
 ]

@@ -10,7 +10,9 @@ that ``jaxphys list`` stays instant.
 ['line-fit', 'classification', 'polynomial']
 """
 
-from jaxphys.tour import _ch01_line_fit, _ch02_classification, _ch03_polynomial
+from jaxphys.tour import (_ch01_line_fit, _ch02_classification, _ch03_polynomial, _ch04_digits,
+                          _ch05_lstm, _ch06_transformer, _ch07_kan, _ch15_classical,
+                          _ch20_dynamics)
 from jaxphys.tour._report import render_report, write_report
 from jaxphys.tour._runner import (DEFAULT_OUT_DIR, Chapter, ChapterResult, ChapterRun,
                                   TourResult, run_tour, select_chapters)
@@ -20,6 +22,12 @@ CHAPTERS: tuple[Chapter, ...] = (
     _ch01_line_fit.CHAPTER,
     _ch02_classification.CHAPTER,
     _ch03_polynomial.CHAPTER,
+    _ch04_digits.CHAPTER,
+    _ch05_lstm.CHAPTER,
+    _ch06_transformer.CHAPTER,
+    _ch07_kan.CHAPTER,
+    _ch15_classical.CHAPTER,
+    _ch20_dynamics.CHAPTER,
 )
 
 __all__ = [

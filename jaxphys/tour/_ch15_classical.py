@@ -1,0 +1,208 @@
+"""Chapter 15: PCA and t-SNE of the handwritten digits.
+
+The 8×8 digits (1797 images, 64 pixel features scaled to [0, 1]; a random subset
+in quick mode) are projected on their first two principal components
+(``jaxphys.classical.pca_fit``: SVD of the centred data) and embedded by exact
+t-SNE (``jaxphys.classical.tsne_fit``: perplexity 30, early exaggeration, momentum
+gradient descent with gains, PCA initialisation, one jitted ``lax.scan``). Both
+maps are coloured by the true digit, which neither method saw. PCA is linear
+and keeps the global variance (the first two components hold only about 29 % of
+it, so the classes overlap); t-SNE keeps neighbourhoods and separates the ten
+digits into islands. The trustworthiness (k = 5) measures how many of each
+point's neighbours in the map are true neighbours, and the leave-one-out
+5-nearest-neighbour accuracy in 2-D how well the map separates the classes.
+The chapter also draws the cumulative explained-variance curve.
+
+Then a CART decision tree (``jaxphys.classical.tree_fit``, depth 4, Gini) and, in
+the full chapter, a random forest (``forest_fit``, 100 trees of depth 6, bootstrap
+and √d features per split, fitted under ``vmap``) separate fake gravitational-wave
+triggers from glitches (``jaxphys.data.gw_triggers``: SNR and chirp mass). The
+figure shows their decision regions (the tree's axis-aligned boxes, the forest's
+smoother averaged boundary) over the test triggers, with accuracies and the
+feature importances (total impurity decrease per feature).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jaxphys.tour._runner import Chapter, ChapterResult
+
+
+def _load_digits():
+    """``(x (n, 64) float32 in [0, 1], y (n,) int, source)`` or ``None`` if unavailable."""
+    import numpy as np
+
+    try:
+        from jaxphys.data._digits import load_digits
+
+        ds = load_digits()
+        return np.asarray(ds.x).reshape(-1, 64), np.asarray(ds.y), "jaxphys.data"
+    except ImportError:
+        pass
+    try:
+        from sklearn.datasets import load_digits as sk_load
+
+        d = sk_load()
+        return (d.data / 16.0).astype(np.float32), d.target, "scikit-learn"
+    except ImportError:
+        return None
+
+
+def _knn_accuracy(emb, labels, k=5):
+    import numpy as np
+
+    d = ((emb[:, None, :] - emb[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nbrs = np.argpartition(d, k, axis=1)[:, :k]
+    pred = np.array([np.bincount(labels[row], minlength=10).argmax() for row in nbrs])
+    return float(np.mean(pred == labels))
+
+
+def _scatter(ax, emb, labels, title):
+    import numpy as np
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    for digit in range(10):
+        sel = labels == digit
+        ax.scatter(emb[sel, 0], emb[sel, 1], s=6, color=cmap(digit), label=str(digit))
+        centre = np.median(emb[sel], axis=0)
+        ax.text(centre[0], centre[1], str(digit), fontsize=13, weight="bold",
+                ha="center", va="center", color="black",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def run(key, out_dir: Path, quick: bool) -> ChapterResult:
+    import jax
+    import numpy as np
+
+    from jaxphys import classical
+    from jaxphys.plot._mpl import finish, new_figure
+
+    loaded = _load_digits()
+    if loaded is None:
+        return ChapterResult(summary="skipped: the digits are not available (neither "
+                                     "jaxphys.data._digits nor scikit-learn is installed)",
+                             metrics={}, figures=[])
+    x_all, y_all, source = loaded
+    n = 500 if quick else x_all.shape[0]
+    n_iter = 500 if quick else 1000
+    idx = np.sort(np.asarray(jax.random.permutation(key, x_all.shape[0])[:n]))
+    x, y = x_all[idx].astype(np.float32), y_all[idx].astype(np.int64)
+
+    pca = classical.pca_fit(None, x)
+    z = np.asarray(classical.pca_transform(pca, x))[:, :2]
+    ratios = np.asarray(pca.explained_variance_ratio)
+    cum = np.cumsum(ratios)
+    tsne = classical.tsne_fit(None, x, perplexity=30.0, n_iter=n_iter)
+    emb = np.asarray(tsne.embedding)
+
+    trust_pca = float(classical.trustworthiness(x, z, 5))
+    trust_tsne = float(classical.trustworthiness(x, emb, 5))
+    knn_pca, knn_tsne = _knn_accuracy(z, y), _knn_accuracy(emb, y)
+
+    fig = new_figure(figsize=(12.0, 5.6))
+    ax_pca, ax_tsne = fig.subplots(1, 2)
+    _scatter(ax_pca, z, y, f"PCA (PC1, PC2: {100 * cum[1]:.0f} % of the variance)\n"
+                           f"trustworthiness {trust_pca:.3f}, 5-NN accuracy {knn_pca:.3f}")
+    ax_pca.set_xlabel("PC 1")
+    ax_pca.set_ylabel("PC 2")
+    _scatter(ax_tsne, emb, y, f"t-SNE (perplexity 30, {n_iter} iterations, KL "
+                              f"{float(tsne.kl_divergence):.2f})\n"
+                              f"trustworthiness {trust_tsne:.3f}, 5-NN accuracy {knn_tsne:.3f}")
+    ax_tsne.legend(title="digit", markerscale=3, fontsize=8, loc="center left",
+                   bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"{n} handwritten digits (8×8 pixels, from {source}), coloured by class")
+    fig_maps = finish(fig, out_dir / "ch15_digits_pca_tsne.png")
+
+    fig2 = new_figure(figsize=(6.0, 4.2))
+    ax = fig2.subplots()
+    k = np.arange(1, ratios.size + 1)
+    ax.bar(k, ratios, color="tab:blue", alpha=0.6, label="per component")
+    ax.plot(k, cum, color="tab:red", marker=".", label="cumulative")
+    k90 = int(np.searchsorted(cum, 0.9) + 1)
+    ax.axhline(0.9, color="grey", lw=0.8, ls="--")
+    ax.axvline(k90, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("explained-variance ratio")
+    ax.set_title(f"PCA of the digits: {k90} components hold 90 % of the variance")
+    ax.legend()
+    path_var = out_dir / "ch15_pca_variance.png"
+    finish(fig2, path_var)
+    del fig_maps
+
+    tree_metrics, tree_fig = _trees(key, out_dir, quick)
+
+    metrics = {"n_samples": n, "pca_variance_2": float(cum[1]), "pca_components_90": k90,
+               "pca_trustworthiness_5": trust_pca, "pca_knn5_accuracy": knn_pca,
+               "tsne_trustworthiness_5": trust_tsne, "tsne_knn5_accuracy": knn_tsne,
+               "tsne_kl": float(tsne.kl_divergence)}
+    metrics.update(tree_metrics)
+    summary = (f"{n} digits: PCA 2-D trustworthiness {trust_pca:.3f}, 5-NN acc {knn_pca:.3f}; "
+               f"t-SNE {trust_tsne:.3f}, 5-NN acc {knn_tsne:.3f}; "
+               f"{k90} PCs hold 90 % of the variance; GW triggers: tree accuracy "
+               f"{tree_metrics['tree_accuracy']:.3f}"
+               + (f", forest {tree_metrics['forest_accuracy']:.3f}"
+                  if "forest_accuracy" in tree_metrics else ""))
+    return ChapterResult(summary=summary, metrics=metrics,
+                         figures=[out_dir / "ch15_digits_pca_tsne.png", path_var, tree_fig])
+
+
+def _trees(key, out_dir: Path, quick: bool):
+    """Tree (and forest, full chapter) on the GW triggers: decision regions, importances."""
+    import jax
+    import numpy as np
+
+    from jaxphys import classical, data
+    from jaxphys.plot._mpl import finish, new_figure
+
+    data_key, split_key, forest_key = jax.random.split(jax.random.fold_in(key, 1), 3)
+    ds = data.gw_triggers(data_key, n=1500 if quick else 4000)
+    x = np.asarray(ds.x, np.float32)
+    y = np.asarray(ds.y).astype(np.int32)
+    feats = np.stack([np.log10(x[:, 0]), np.log10(x[:, 1])], axis=1)   # log SNR, log M_chirp
+    split = data.train_val_test_split(split_key, x.shape[0], fractions=(0.7, 0.0, 0.3))
+    tr, te = np.asarray(split.train), np.asarray(split.test)
+    models = {"decision tree (depth 4)": classical.tree_fit(None, feats[tr], y[tr], max_depth=4)}
+    predict = {"decision tree (depth 4)": (classical.tree_predict, classical.tree_predict_proba)}
+    if not quick:
+        name = "random forest (100 trees, depth 6)"
+        models[name] = classical.forest_fit(forest_key, feats[tr], y[tr], n_trees=100,
+                                            max_depth=6)
+        predict[name] = (classical.forest_predict, classical.forest_predict_proba)
+    lo, hi = feats.min(0), feats.max(0)
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(np.float32)
+    fig = new_figure(figsize=(6.0 * len(models), 5.0))
+    axes = np.atleast_1d(fig.subplots(1, len(models)))
+    metrics = {}
+    for ax, (name, params) in zip(axes, models.items()):
+        pred_fn, proba_fn = predict[name]
+        acc = float(np.mean(np.asarray(pred_fn(params, feats[te])) == y[te]))
+        prob = np.asarray(proba_fn(params, grid))[:, 1].reshape(g0.shape)
+        ax.contourf(g0, g1, prob, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.6)
+        ax.contour(g0, g1, prob, levels=[0.5], colors="k", linewidths=1.0)
+        for label, colour, text in ((0, "tab:blue", "noise"), (1, "tab:red", "signal")):
+            sel = y[te] == label
+            ax.scatter(feats[te][sel, 0], feats[te][sel, 1], s=4, color=colour, label=text)
+        imp = np.asarray(params.feature_importances)
+        ax.set_title(f"{name}\ntest accuracy {acc:.3f}; importances SNR {imp[0]:.2f}, "
+                     f"chirp mass {imp[1]:.2f}")
+        ax.set_xlabel("log10 SNR")
+        ax.set_ylabel("log10 chirp mass [M☉]")
+        ax.legend(loc="upper right", markerscale=3)
+        key_name = "tree" if name.startswith("decision") else "forest"
+        metrics[f"{key_name}_accuracy"] = acc
+        metrics[f"{key_name}_importance_snr"] = float(imp[0])
+    fig.suptitle("GW triggers: P(signal) decision regions (black: 0.5)")
+    path = out_dir / "ch15_gw_trees.png"
+    finish(fig, path)
+    return metrics, path
+
+
+CHAPTER = Chapter(number=15, name="classical", title="PCA and t-SNE of the handwritten digits",
+                  run=run)
