@@ -35,8 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
-from ._timing import time_first_call, time_interleaved
+from ._runner import BenchResult, Context, Figure, fmt, register
+from ._train_variants import jaxphys_variants, time_against_torch, torch_step_runner
 
 NAME = "cnn_train_step"
 
@@ -70,8 +70,7 @@ def _data(cfg: dict, n_batches: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _setup_jaxphys(cfg, x_np, y_np, ctx):
-    from jaxphys.core import TrainState, make_train_step
-    from jaxphys.nn._conv import LeNet5
+    from jaxphys.nn import LeNet5
 
     model = LeNet5()
 
@@ -81,63 +80,11 @@ def _setup_jaxphys(cfg, x_np, y_np, ctx):
         logp = jax.nn.log_softmax(logits)
         return -jnp.mean(jnp.take_along_axis(logp, batch["y"][:, None], axis=1)), {}
 
-    optimizer = optax.adam(cfg["lr"])
-    init_key, step_keys_key, scan_keys_key = jax.random.split(jax.random.key(0), 3)
-    x_all, y_all = jnp.asarray(x_np), jnp.asarray(y_np)
-    batches = [{"x": x_all[i], "y": y_all[i]} for i in range(x_np.shape[0])]
-    params = jax.jit(model.init)(init_key, batches[0]["x"][:1])["params"]
-    make_state = jax.jit(lambda p: TrainState.create(p, optimizer))
-    out = {"init_params": jax.tree.map(np.array, params)}  # writable copies
-
-    spr, warmup, repeats = cfg["steps_per_repeat"], cfg["warmup"], cfg["repeats"]
-    step = make_train_step(loss_fn, optimizer)
-    step_keys = list(jax.random.split(step_keys_key, 1 + (warmup + repeats + 1) * spr))
-    compile_s, (state, metrics) = time_first_call(step, make_state(params), batches[0],
-                                                  step_keys[0])
-    out["first_loss"] = float(metrics["loss"])
-    counter = 1
-
-    def run_steps():
-        nonlocal state, counter
-        m = None
-        for _ in range(spr):
-            state, m = step(state, batches[counter % len(batches)], step_keys[counter])
-            counter += 1
-        return state, m
-
-    out["step"] = {"compile_s": compile_s, "run": run_steps, "steps_per_call": spr}
-    ctx.log(f"[bench]   jaxphys step: compile {compile_s:.2f} s")
-
-    chunk = cfg["chunk"]
-    pure_step = make_train_step(loss_fn, optimizer, jit=False)
-
-    def run_chunk(state, data, idx, key):
-        def body(carry, xs):
-            rows, i = xs
-            batch = jax.tree.map(lambda a: a[rows], data)
-            carry, m = pure_step(carry, batch, jax.random.fold_in(key, i))
-            return carry, m["loss"]
-
-        return jax.lax.scan(body, state, (idx, jnp.arange(idx.shape[0])))
-
-    run_chunk = jax.jit(run_chunk, donate_argnums=(0,))
-    b, s = cfg["batch"], cfg["size"]
-    data = {"x": x_all.reshape(-1, s, s, 1), "y": y_all.reshape(-1)}
-    idx = jnp.asarray((np.arange(chunk)[:, None] % x_np.shape[0]) * b + np.arange(b)[None, :],
-                      dtype=jnp.int32)
-    chunk_keys = list(jax.random.split(scan_keys_key, 1 + warmup + repeats))
-    compile_scan_s, (scan_state, _) = time_first_call(run_chunk, make_state(params), data, idx,
-                                                      chunk_keys[0])
-    calls = 1
-
-    def run_scan():
-        nonlocal scan_state, calls
-        scan_state, losses = run_chunk(scan_state, data, idx, chunk_keys[calls])
-        calls += 1
-        return scan_state, losses
-
-    out["scan"] = {"compile_s": compile_scan_s, "run": run_scan, "steps_per_call": chunk}
-    ctx.log(f"[bench]   jaxphys scan K={chunk}: compile {compile_scan_s:.2f} s")
+    init_key, run_key = jax.random.split(jax.random.key(0))
+    params = jax.jit(model.init)(init_key, jnp.asarray(x_np[0, :1]))["params"]
+    out = jaxphys_variants(loss_fn, optax.adam(cfg["lr"]), params, x_np, y_np, cfg, ctx, run_key)
+    out["init_params"] = jax.tree.map(np.array, params)  # writable copies for torch
+    out["first_loss"] = float(out["first_metrics"]["loss"])
     return out
 
 
@@ -185,20 +132,9 @@ def _setup_torch(cfg, x_np, y_np, init_params):
         opt.step()
         return loss.detach()
 
-    first_s, first_loss = time_first_call(one_step, 0)
-    spr = cfg["steps_per_repeat"]
-    counter = 1
-
-    def run_steps():
-        nonlocal counter
-        loss = None
-        for _ in range(spr):
-            loss = one_step(counter)
-            counter += 1
-        return loss
-
-    return {"compile_s": first_s, "run": run_steps, "steps_per_call": spr,
-            "first_loss": float(first_loss), "version": torch.__version__}
+    runner = torch_step_runner(one_step, cfg["steps_per_repeat"])
+    runner["first_loss"] = float(runner["first"])
+    return runner
 
 
 @register(NAME)
@@ -207,33 +143,8 @@ def cnn_train_step(ctx: Context) -> BenchResult:
     x_np, y_np = _data(cfg, n_batches=max(cfg["chunk"], 4))
     flops = flop_counts(cfg["size"], cfg["batch"])
     jx = _setup_jaxphys(cfg, x_np, y_np, ctx)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        ctx.log("[bench]   torch not installed: peer skipped")
-    variants = {"step": jx["step"], "scan": jx["scan"]}
-    tr = None
-    prev = torch.get_num_threads() if torch is not None else None
-    try:
-        if torch is not None:
-            torch.set_num_threads(cpu_count())
-            tr = _setup_torch(cfg, x_np, y_np, jx["init_params"])
-            tr["threads"] = cpu_count()
-            variants["torch"] = tr
-        timings = time_interleaved({k: v["run"] for k, v in variants.items()},
-                                   warmup=cfg["warmup"], repeats=cfg["repeats"],
-                                   pause_s=cfg["pause_s"])
-    finally:
-        if torch is not None:
-            torch.set_num_threads(prev)
-    for name, v in variants.items():
-        t = timings[name]
-        v.pop("run")
-        v["median"] = v["steps_per_call"] / t.median_s
-        v["best"] = v["steps_per_call"] / t.min_s
-        v["spread"] = t.max_s / t.min_s
-        ctx.log(f"[bench]   {name}: {v['median']:.1f} steps/s median, {v['best']:.1f} best")
+    tr = time_against_torch(jx, lambda: _setup_torch(cfg, x_np, y_np, jx["init_params"]), cfg,
+                            ctx)
 
     def gflops(r):
         return flops["step"] * r["median"] / 1e9

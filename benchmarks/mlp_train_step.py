@@ -49,8 +49,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
-from ._timing import time_first_call, time_interleaved
+from ._runner import BenchResult, Context, Figure, fmt, register
+from ._train_variants import jaxphys_variants, time_against_torch, torch_step_runner
 
 NAME = "mlp_train_step"
 
@@ -116,7 +116,6 @@ def _cost_flops(jitted, *args, compiled: bool = True) -> float | None:
 
 def _setup_jaxphys(cfg: dict, x_np: np.ndarray, y_np: np.ndarray, ctx: Context) -> dict:
     """Build both jaxphys variants, time their first calls, return their runners."""
-    from jaxphys.core import TrainState, make_train_step
     from jaxphys.nn import MLP
 
     xent, loss_name = _per_example_xent()
@@ -129,80 +128,14 @@ def _setup_jaxphys(cfg: dict, x_np: np.ndarray, y_np: np.ndarray, ctx: Context) 
         return loss, {}
 
     optimizer = optax.adam(cfg["lr"])
-    root = jax.random.key(0)
-    init_key, step_keys_key, scan_keys_key = jax.random.split(root, 3)
-    x_all, y_all = jnp.asarray(x_np), jnp.asarray(y_np)
-    batches = [{"x": x_all[i], "y": y_all[i]} for i in range(x_np.shape[0])]
+    init_key, cost_key, run_key = jax.random.split(jax.random.key(0), 3)
     # Jitted set-up: one compilation instead of many small eager ones.
-    params = jax.jit(model.init)(init_key, batches[0]["x"])["params"]
-    make_state = jax.jit(lambda p: TrainState.create(p, optimizer))
-
-    def fresh_state():  # new buffers each time (the steps donate their input state)
-        return make_state(params)
-
-    out = {"loss_name": loss_name}
-
-    # --- one jitted step per Python call -------------------------------------------------
-    spr, warmup, repeats = cfg["steps_per_repeat"], cfg["warmup"], cfg["repeats"]
-    step = make_train_step(loss_fn, optimizer)
-    # One key per call, each sliced out once (the key-reuse checker counts a second slice
-    # of the same element as reuse); the extra first key is only used for lowering.
-    cost_key, *step_keys = jax.random.split(step_keys_key, 2 + (warmup + repeats + 1) * spr)
-    # Compile time first: an ahead-of-time lower().compile() before it would warm caches.
-    compile_s, (state, _) = time_first_call(step, fresh_state(), batches[0], step_keys[0])
-    out["flops_xla"] = _cost_flops(step, fresh_state(), batches[0], cost_key,
-                                   compiled=not ctx.quick)
-    counter = 1
-
-    def run_steps():
-        nonlocal state, counter
-        metrics = None
-        for _ in range(spr):
-            state, metrics = step(state, batches[counter % len(batches)], step_keys[counter])
-            counter += 1
-        return state, metrics
-
-    out["step"] = {"compile_s": compile_s, "run": run_steps, "steps_per_call": spr}
-    ctx.log(f"[bench]   jaxphys step: compile {compile_s:.2f} s")
-
-    # --- K steps inside one lax.scan (how fit runs chunks) -------------------------------
-    # As in ``jaxphys.core.fit``: the whole data set lives on the device, each scan step
-    # gathers its batch by an index row and folds the step number into the chunk's key.
-    chunk = cfg["chunk"]
-    pure_step = make_train_step(loss_fn, optimizer, jit=False)
-
-    def run_chunk(state, data, idx, step_ids, key):
-        def body(carry, xs):
-            rows, step_id = xs
-            batch = jax.tree.map(lambda a: a[rows], data)
-            carry, metrics = pure_step(carry, batch, jax.random.fold_in(key, step_id))
-            return carry, metrics["loss"]
-
-        return jax.lax.scan(body, state, (idx, step_ids))
-
-    run_chunk = jax.jit(run_chunk, donate_argnums=(0,))
-    n_rows = x_np.shape[0] * cfg["batch"]
-    data = {"x": x_all.reshape(n_rows, cfg["d_in"]), "y": y_all.reshape(n_rows)}
-    # Chunk i covers steps i*K .. i*K+K-1 and cycles through the same batches, in the same
-    # order, as the per-call step and torch.
-    idx = jnp.asarray((np.arange(chunk)[:, None] % x_np.shape[0]) * cfg["batch"]
-                      + np.arange(cfg["batch"])[None, :], dtype=jnp.int32)
-    chunk_keys = list(jax.random.split(scan_keys_key, 1 + warmup + repeats))
-    step_ids = [jnp.arange(i * chunk, (i + 1) * chunk, dtype=jnp.int32)
-                for i in range(1 + warmup + repeats)]
-    compile_scan_s, (scan_state, _) = time_first_call(run_chunk, fresh_state(), data, idx,
-                                                      step_ids[0], chunk_keys[0])
-    calls = 1
-
-    def run_scan():
-        nonlocal scan_state, calls
-        scan_state, losses = run_chunk(scan_state, data, idx, step_ids[calls],
-                                       chunk_keys[calls])
-        calls += 1
-        return scan_state, losses
-
-    out["scan"] = {"compile_s": compile_scan_s, "run": run_scan, "steps_per_call": chunk}
-    ctx.log(f"[bench]   jaxphys scan K={chunk}: compile {compile_scan_s:.2f} s")
+    params = jax.jit(model.init)(init_key, jnp.asarray(x_np[0]))["params"]
+    out = jaxphys_variants(loss_fn, optimizer, params, x_np, y_np, cfg, ctx, run_key)
+    out["loss_name"] = loss_name
+    # after the compile timing: an ahead-of-time lower().compile() before it warms caches
+    out["flops_xla"] = _cost_flops(out["jitted_step"], out["fresh_state"](), out["batches"][0],
+                                   cost_key, compiled=not ctx.quick)
     return out
 
 
@@ -229,22 +162,9 @@ def _setup_torch(cfg: dict, x_np: np.ndarray, y_np: np.ndarray) -> dict:
         loss = F.cross_entropy(model(xs[i % len(xs)]), ys[i % len(ys)])
         loss.backward()
         opt.step()
-        return loss
-
-    first_s, _ = time_first_call(one_step, 0)
-    spr = cfg["steps_per_repeat"]
-    counter = 1
-
-    def run_steps():
-        nonlocal counter
-        loss = None
-        for _ in range(spr):
-            loss = one_step(counter)
-            counter += 1
         return loss.detach()
 
-    return {"compile_s": first_s, "run": run_steps, "steps_per_call": spr,
-            "version": torch.__version__}
+    return torch_step_runner(one_step, cfg["steps_per_repeat"])
 
 
 def _measure(cfg: dict, x_np: np.ndarray, y_np: np.ndarray, ctx: Context) -> tuple[dict, dict]:
@@ -252,34 +172,7 @@ def _measure(cfg: dict, x_np: np.ndarray, y_np: np.ndarray, ctx: Context) -> tup
     all of them see the same machine load. Returns ``(jaxphys, torch or None)``, each
     variant with ``compile_s``, ``median`` and ``best`` steps/s."""
     jx = _setup_jaxphys(cfg, x_np, y_np, ctx)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        ctx.log("[bench]   torch not installed: peer skipped")
-    variants = {"step": jx["step"], "scan": jx["scan"]}
-    tr = None
-    prev_threads = torch.get_num_threads() if torch is not None else None
-    try:
-        if torch is not None:
-            torch.set_num_threads(cpu_count())
-            tr = _setup_torch(cfg, x_np, y_np)
-            tr["threads"] = cpu_count()
-            variants["torch"] = tr
-        timings = time_interleaved({k: v["run"] for k, v in variants.items()},
-                                   warmup=cfg["warmup"], repeats=cfg["repeats"],
-                                   pause_s=cfg["pause_s"])
-    finally:
-        if torch is not None:
-            torch.set_num_threads(prev_threads)
-    for name, v in variants.items():
-        t = timings[name]
-        v.pop("run")
-        v["median"] = v["steps_per_call"] / t.median_s
-        v["best"] = v["steps_per_call"] / t.min_s
-        v["spread"] = t.max_s / t.min_s
-        ctx.log(f"[bench]   {name}: {v['median']:.1f} steps/s median, {v['best']:.1f} best, "
-                f"slowest/fastest repeat {v['spread']:.2f}")
+    tr = time_against_torch(jx, lambda: _setup_torch(cfg, x_np, y_np), cfg, ctx)
     return jx, tr
 
 

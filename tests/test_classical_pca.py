@@ -1,6 +1,5 @@
 """PCA against scikit-learn (same sign convention applied to both)."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

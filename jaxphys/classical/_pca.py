@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_array, as_int, check_shape
+from jaxphys._checks import as_int, check_shape
 from jaxphys.classical._common import as_features
 
 __all__ = ["PCAParams", "pca_fit", "pca_transform", "pca_inverse_transform"]

@@ -16,7 +16,6 @@ subject to ``min_samples_leaf``. A node with no valid split of positive
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax

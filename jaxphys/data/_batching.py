@@ -9,7 +9,7 @@ import numpy as np
 
 from jaxphys._checks import check_key
 
-from ._common import as_int
+from jaxphys._checks import as_int
 
 
 def leading_size(data: Any, name: str = "data") -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxphys._checks import check_key
 
-from ._common import as_int
+from jaxphys._checks import as_int
 from ._synthetic import Dataset
 
 # --------------------------------------------------------------------------- oscillator

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxphys._checks import check_finite, check_key, check_positive
 
-from ._common import as_int
+from jaxphys._checks import as_int
 
 
 class Dataset(NamedTuple):

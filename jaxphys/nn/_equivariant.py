@@ -22,7 +22,7 @@ All modules work on one example (one set or one graph); ``vmap`` at the call sit
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import flax.linen as nn
 import jax
@@ -51,6 +51,15 @@ def _set_mask(x: jax.Array, mask, name: str = "mask") -> jax.Array:
         raise ValueError(f"{name}: expected shape {tuple(x.shape[:-1])} (one flag per element "
                          f"of the {n} set elements), got {tuple(mask.shape)}")
     return mask.astype(bool)
+
+
+def _set_input(x: Any, mask: Any, pool: str) -> tuple[jax.Array, jax.Array]:
+    """Checked set input ``(..., n_elements, d)``, its boolean mask, and the pool name."""
+    x = jnp.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"x: expected shape (..., n_elements, d), got {tuple(x.shape)}")
+    _check_pool(pool)
+    return x, _set_mask(x, mask)
 
 
 def set_pool(h: jax.Array, mask: jax.Array, pool: str) -> jax.Array:
@@ -95,11 +104,7 @@ class DeepSets(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
-        x = jnp.asarray(x)
-        if x.ndim < 2:
-            raise ValueError(f"x: expected shape (..., n_elements, d), got {tuple(x.shape)}")
-        _check_pool(self.pool)
-        mask = _set_mask(x, mask)
+        x, mask = _set_input(x, mask, self.pool)
         act = get_activation(self.activation)
         h = act(MLP(widths=tuple(self.phi_widths), activation=self.activation, name="phi")(x))
         pooled = set_pool(h, mask, self.pool)
@@ -130,11 +135,7 @@ class PermEquivariant(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
-        x = jnp.asarray(x)
-        if x.ndim < 2:
-            raise ValueError(f"x: expected shape (..., n_elements, d), got {tuple(x.shape)}")
-        _check_pool(self.pool)
-        mask = _set_mask(x, mask)
+        x, mask = _set_input(x, mask, self.pool)
         pooled = set_pool(x, mask, self.pool)
         own = nn.Dense(self.features, name="lambda")(x)
         shared = nn.Dense(self.features, use_bias=False, name="gamma")(pooled)

@@ -79,7 +79,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
             params = res.params
             curve.extend(np.sqrt(np.maximum(np.asarray(res.losses), 1e-300)).tolist())
             stage_rmse.append(rmse(kan, params, x_test, y_test))
-        spline_kan, spline_params = kan, params
+        spline_kan = kan
         acts = kan_activations(kan, params, x_train)
 
         # 3. symbolic extraction, retraining of the constants, the formula

@@ -11,7 +11,7 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+
 import optax  # noqa: E402
 
 from jaxphys.core import (TrainState, data_parallel, fit, make_mesh, make_train_step,  # noqa: E402
