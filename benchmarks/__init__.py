@@ -24,3 +24,9 @@ from . import classical_forest as _classical_forest  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "BenchResult", "Context", "Figure", "Timing", "block", "register", "run",
            "time_first_call", "time_fn"]
+from . import classical_boosting as _classical_boosting  # noqa: E402,F401
+from . import ising_mc as _ising_mc  # noqa: E402,F401
+from . import pinn_train_step as _pinn_train_step  # noqa: E402,F401
+from . import rl_cartpole as _rl_cartpole  # noqa: E402,F401
+from . import rl_ppo as _rl_ppo  # noqa: E402,F401
+from . import flow_spline as _flow_spline  # noqa: E402,F401

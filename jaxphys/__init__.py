@@ -5,7 +5,8 @@ Models are pure ``init``/``apply`` pairs over parameter pytrees, losses are
 loss and an optax optimiser, and everything compiles with XLA.
 
 Subpackages (imported on first use): ``core``, ``losses``, ``metrics``, ``data``,
-``linear``, ``nn``, ``classical``, ``plot`` (needs the ``plot`` extra), ``tour``.
+``linear``, ``nn``, ``classical``, ``generative``, ``rl``, ``physics``, ``plot`` (needs the
+``plot`` extra), ``tour``.
 
 Example:
     >>> import jaxphys
@@ -23,7 +24,8 @@ from .core import (EarlyStopping, FitResult, Model, TrainState, as_model, fit, m
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("core", "losses", "metrics", "data", "linear", "nn", "classical", "plot", "tour")
+_SUBPACKAGES = ("core", "losses", "metrics", "data", "linear", "nn", "classical", "generative", "rl",
+                "physics", "plot", "tour")
 
 __all__ = [
     "__version__", "Model", "as_model", "TrainState", "make_train_step", "make_eval_step",

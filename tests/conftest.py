@@ -8,7 +8,10 @@
 * the ``x64`` fixture runs a test in float64.
 """
 
+import re
+
 import jax
+import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -36,6 +39,44 @@ def x64():
 def key():
     """A fresh typed PRNG key."""
     return jax.random.key(0)
+
+@pytest.fixture(scope="module")
+def quick_chapter(tmp_path_factory):
+    """Run one real tour chapter with --quick, cached per test module:
+    ``name -> (TourResult, out_dir)``."""
+    from jaxphys.tour import run_tour
+
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            out = tmp_path_factory.mktemp(name)
+            cache[name] = (run_tour(out, quick=True, only=name, progress=False, verbose=False,
+                                    raise_errors=True), out)
+        return cache[name]
+    return run
+
+
+def check_quick_chapter(name, result, out):
+    """The checks every real chapter passes: no error, finite metrics, the report links
+    every figure, and every figure is a non-trivial PNG."""
+    (run,) = result.runs
+    assert run.chapter.name == name and run.error is None
+    assert run.result.figures and run.result.metrics
+    assert all(np.isfinite(v) for v in run.result.metrics.values())
+    text = result.report.read_text()
+    assert f"`{name}`" in text
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == len(run.result.figures)
+    for link in links:
+        png = out / link
+        assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
+
+
+@pytest.fixture
+def chapter_checks():
+    return check_quick_chapter
+
 
 # helper scripts run in subprocesses (e.g. with 8 forced CPU devices); never import them here
 collect_ignore = ["_scripts"]

@@ -22,9 +22,19 @@ jitted where the shapes allow. Deterministic fits accept ``key=None``.
   entropy, misclassification, MSE); random forests :func:`forest_fit`,
   :func:`forest_predict`, :func:`forest_predict_proba` (:class:`ForestParams`;
   bootstrap weights and random feature subsets, trees under ``vmap``, OOB score).
-* Model selection: :func:`cross_validate` (:class:`CVResult`).
+* Boosting: AdaBoost (SAMME) :func:`adaboost_fit`, :func:`adaboost_predict`,
+  :func:`adaboost_predict_proba`, :func:`adaboost_decision_function`
+  (:class:`AdaBoostParams`); gradient-boosted trees :func:`gb_fit`, :func:`gb_predict`,
+  :func:`gb_predict_proba`, :func:`gb_decision_function` (:class:`GBParams`; squared
+  error, logistic and softmax losses, learning rate, row subsampling, early stopping).
+* Model selection: :func:`cross_validate` (:class:`CVResult`), :func:`learning_curve`
+  (:class:`LearningCurve`), :func:`grid_search` (:class:`GridSearchResult`,
+  hyperparameters as arrays, vmapped where shapes allow).
 """
 
+from jaxphys.classical._boosting import (AdaBoostParams, GBParams, adaboost_decision_function,
+                                         adaboost_fit, adaboost_predict, adaboost_predict_proba,
+                                         gb_decision_function, gb_fit, gb_predict, gb_predict_proba)
 from jaxphys.classical._density import (HistogramParams, KDEParams, histogram_density,
                                         histogram_fit, kde_fit, kde_score_samples)
 from jaxphys.classical._forest import (ForestParams, forest_fit, forest_predict,
@@ -33,7 +43,8 @@ from jaxphys.classical._gmm import (GMMParams, GMMSelection, gmm_aic, gmm_bic, g
                                     gmm_n_parameters, gmm_predict, gmm_predict_proba,
                                     gmm_score_samples, gmm_select)
 from jaxphys.classical._kmeans import KMeansParams, kmeans_fit, kmeans_predict
-from jaxphys.classical._model_selection import CVResult, cross_validate
+from jaxphys.classical._model_selection import (CVResult, GridSearchResult, LearningCurve,
+                                                cross_validate, grid_search, learning_curve)
 from jaxphys.classical._pca import PCAParams, pca_fit, pca_inverse_transform, pca_transform
 from jaxphys.classical._tree import TreeParams, tree_fit, tree_predict, tree_predict_proba
 from jaxphys.classical._tsne import TSNEResult, trustworthiness, tsne_affinities, tsne_fit
@@ -74,6 +85,20 @@ __all__ = [
     "forest_fit",
     "forest_predict",
     "forest_predict_proba",
+    "AdaBoostParams",
+    "adaboost_fit",
+    "adaboost_predict",
+    "adaboost_predict_proba",
+    "adaboost_decision_function",
+    "GBParams",
+    "gb_fit",
+    "gb_predict",
+    "gb_predict_proba",
+    "gb_decision_function",
     "CVResult",
     "cross_validate",
+    "LearningCurve",
+    "learning_curve",
+    "GridSearchResult",
+    "grid_search",
 ]

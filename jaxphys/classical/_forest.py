@@ -57,8 +57,8 @@ def _max_features(value, d):
     return k
 
 
-@partial(jax.jit, static_argnames=("n_trees", "max_depth", "criterion", "bootstrap",
-                                   "unroll_levels"))
+@partial(jax.jit, static_argnames=("n_split", "n_trees", "max_depth", "criterion",
+                                   "bootstrap", "unroll_levels"))
 def _forest_fit(key, x, xb, targets, thresholds, min_leaf, n_split, n_trees, max_depth,
                 criterion, bootstrap, unroll_levels):
     n, d = x.shape
@@ -150,7 +150,7 @@ def forest_fit(key: jax.Array, X: Any, y: Any, *, n_trees: int = 100, max_depth:
     x, xb, targets, thresholds = _prepare(X, y, criterion, n_bins, n_classes)
     k = _max_features(max_features, x.shape[1])
     return _forest_fit(key, x, xb, targets, thresholds, jnp.asarray(min_leaf, x.dtype),
-                       jnp.asarray(k, jnp.int32), n_trees, depth, criterion, bootstrap,
+                       k, n_trees, depth, criterion, bootstrap,
                        bool(unroll_levels))
 
 

@@ -11,19 +11,22 @@ threshold, and each node takes the split of largest impurity decrease
 .. math:: \Delta = N_t\,I(t) - N_L\,I(L) - N_R\,I(R),
 
 subject to ``min_samples_leaf``. A node with no valid split of positive
-:math:`\Delta` (or at depth ``D``) is a leaf.
+:math:`\Delta` (or at depth ``D``) is a leaf. Sample weights (bootstrap counts in
+forests, AdaBoost's weights) multiply every statistic. With a random feature subset
+per node (forests), the histograms are built for the node's candidate features only.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, as_int, check_finite, check_in, check_same_length, \
-    check_shape
+from jaxphys._checks import as_array, as_int, check_finite, check_in, check_positive, \
+    check_same_length, check_shape
 from jaxphys.classical._common import as_features
 
 __all__ = ["TreeParams", "tree_fit", "tree_predict", "tree_predict_proba", "CRITERIA"]
@@ -89,7 +92,8 @@ def _tree_core(x, xb, targets, thresholds, min_leaf, max_depth, criterion,
 
     ``targets`` (n, S) are the per-sample statistics already multiplied by the sample
     weights; ``feature_scores`` (max_depth, slots, d) random scores: at each node only the
-    ``n_split_features`` features of lowest score are candidates (all when None).
+    ``n_split_features`` (a static Python int) features of lowest score are candidates
+    (all when None), and the histograms are built for those features only.
     ``unroll``: a Python loop over levels with the exact width of each (faster to run,
     slower to compile) instead of one ``fori_loop`` body padded to the widest level."""
     n, d = x.shape
@@ -101,7 +105,9 @@ def _tree_core(x, xb, targets, thresholds, min_leaf, max_depth, criterion,
     row_weight = jnp.sum(targets, axis=1)             # classification: w_i · onehot(y_i)
     row_class = jnp.argmax(targets, axis=1)
     dtype = x.dtype
-    feat_idx = jnp.arange(d)
+    subset = feature_scores is not None and n_split_features is not None \
+        and int(n_split_features) < d
+    n_feat = int(n_split_features) if subset else d
 
     def level_body(level, carry, slots=max_slots):
         j = jnp.arange(slots)
@@ -112,15 +118,25 @@ def _tree_core(x, xb, targets, thresholds, min_leaf, max_depth, criterion,
         in_level = j < width
         write = jnp.where(in_level, first + j, m)     # index m: dropped
         node_stats = node_stats.at[write].set(lvl_stats, mode="drop")
-        hist = jnp.zeros((slots, d, n_bins, n_stats), dtype)
+        if subset:
+            # only the n_split_features candidate features of lowest score, per node (in
+            # increasing feature order, so ties break as over all features)
+            scores = feature_scores[level][:slots]                                 # (slots, d)
+            chosen = jnp.sort(jnp.argsort(scores, axis=1)[:, :n_feat], axis=1)     # (slots, k)
+            xb_c = jnp.take_along_axis(xb, chosen[li], axis=1)                     # (n, k)
+        else:
+            chosen = None
+            xb_c = xb
+        cols = jnp.arange(n_feat)
+        hist = jnp.zeros((slots, n_feat, n_bins, n_stats), dtype)
         if criterion == "mse":
             w = at_level.astype(dtype)[:, None, None] * targets[:, None, :]        # (n, 1, S)
-            hist = hist.at[li[:, None], feat_idx[None, :], xb].add(
-                jnp.broadcast_to(w, (n, d, n_stats)))
+            hist = hist.at[li[:, None], cols[None, :], xb_c].add(
+                jnp.broadcast_to(w, (n, n_feat, n_stats)))
         else:   # one scalar update per (sample, feature): weight into its class
             w = jnp.where(at_level, row_weight, 0.0)
-            hist = hist.at[li[:, None], feat_idx[None, :], xb, row_class[:, None]].add(
-                jnp.broadcast_to(w[:, None], (n, d)))
+            hist = hist.at[li[:, None], cols[None, :], xb_c, row_class[:, None]].add(
+                jnp.broadcast_to(w[:, None], (n, n_feat)))
         left = jnp.cumsum(hist, axis=2)[:, :, :n_cut, :]                          # x <= t_b
         parent = lvl_stats[:, None, None, :]
         right = parent - left
@@ -129,16 +145,14 @@ def _tree_core(x, xb, targets, thresholds, min_leaf, max_depth, criterion,
         imp_r, n_r = _impurity(right, criterion)
         gain = (n_p * imp_p)[:, None, None] - n_l * imp_l - n_r * imp_r
         valid = (n_l >= min_leaf) & (n_r >= min_leaf)
-        if feature_scores is not None:
-            scores = feature_scores[level][:slots]                                 # (slots, d)
-            rank = jnp.argsort(jnp.argsort(scores, axis=1), axis=1)
-            valid = valid & (rank < n_split_features)[:, :, None]
-        gain = jnp.where(valid, gain, -jnp.inf).reshape(slots, d * n_cut)
+        gain = jnp.where(valid, gain, -jnp.inf).reshape(slots, n_feat * n_cut)
         best = jnp.argmax(gain, axis=1)
         best_gain = jnp.take_along_axis(gain, best[:, None], axis=1)[:, 0]
         scale = jnp.maximum(n_p * jnp.maximum(imp_p, 0.0), 1.0)
         split = (best_gain > 1e-7 * scale) & in_level
-        best_f = (best // n_cut).astype(jnp.int32)
+        best_c = (best // n_cut).astype(jnp.int32)
+        best_f = best_c if chosen is None else jnp.take_along_axis(
+            chosen, best_c[:, None], axis=1)[:, 0].astype(jnp.int32)
         best_b = (best % n_cut).astype(jnp.int32)
         feature = feature.at[write].set(jnp.where(split, best_f, 0), mode="drop")
         threshold = threshold.at[write].set(jnp.where(split, thresholds[best_f, best_b], 0.0),
@@ -197,7 +211,7 @@ def quantile_thresholds(x: jax.Array, n_bins: int) -> jax.Array:
 
 def tree_fit(key: Any, X: Any, y: Any, *, max_depth: int = 5, min_samples_leaf: int = 1,
              criterion: str = "gini", n_bins: int = 64,
-             n_classes: int | None = None) -> TreeParams:
+             n_classes: int | None = None, sample_weight: Any = None) -> TreeParams:
     r"""Fit a CART decision tree (classification or regression) in JAX.
 
     Impurities of a node with class fractions :math:`p_c` (or targets :math:`y`):
@@ -220,6 +234,11 @@ def tree_fit(key: Any, X: Any, y: Any, *, max_depth: int = 5, min_samples_leaf: 
         criterion: ``"gini"``, ``"entropy"``, ``"misclassification"`` or ``"mse"``.
         n_bins: thresholds per feature + 1 (static), ≥ 2.
         n_classes: ``C``; default ``max(y) + 1``.
+        sample_weight: optional ``(n,)`` finite weights ``>= 0`` (default: all 1). Every
+            node statistic (class counts, or :math:`\sum w, \sum wy, \sum wy^2`) is
+            weighted, so the impurities, the leaf values and ``n_samples`` are
+            weighted, and ``min_samples_leaf`` bounds the *weight* of each child.
+            Integer weights act like repeated rows (a bootstrap resample).
 
     Returns:
         :class:`TreeParams`.
@@ -232,34 +251,59 @@ def tree_fit(key: Any, X: Any, y: Any, *, max_depth: int = 5, min_samples_leaf: 
     depth = as_int(max_depth, "max_depth", minimum=1)
     min_leaf = as_int(min_samples_leaf, "min_samples_leaf", minimum=1)
     x, xb, targets, thresholds = _prepare(X, y, criterion, n_bins, n_classes)
+    if sample_weight is not None:
+        targets = targets * _check_weights(sample_weight, x)[:, None]
     return _tree_fit(x, xb, targets, thresholds, jnp.asarray(min_leaf, x.dtype), depth,
                      criterion)
 
 
+def _check_weights(sample_weight: Any, x: jax.Array) -> jax.Array:
+    """``sample_weight`` as a finite, non-negative ``(n,)`` array of ``x``'s dtype."""
+    w = as_array(sample_weight, "sample_weight", ndim=1).astype(x.dtype)
+    check_same_length("X", x, "sample_weight", w)
+    check_finite(w, "sample_weight")
+    check_positive(w, "sample_weight", strict=False)
+    return w
+
+
 def _prepare(X: Any, y: Any, criterion: str, n_bins: int, n_classes: int | None):
-    """Checked features, their bin indices, per-sample target statistics, thresholds."""
+    """Checked features, their bin indices, per-sample target statistics, thresholds.
+
+    The label checks run in NumPy and the binning in one jitted function, so a first
+    call compiles one small program instead of dispatching many eager operations."""
     x = as_features(X, "X")
     check_in(criterion, "criterion", CRITERIA)
     bins = as_int(n_bins, "n_bins", minimum=2)
     yy = as_array(y, "y", ndim=1)
     check_same_length("X", x, "y", yy)
+    yn = np.asarray(yy)
     if criterion == "mse":
-        yf = yy.astype(x.dtype)
-        check_finite(yf, "y")
+        check_finite(yn.astype(np.dtype(x.dtype)), "y")
+        c = 0
+        labels = jnp.asarray(yn, x.dtype)
+    else:
+        if not np.issubdtype(yn.dtype, np.integer):
+            if not np.all(yn == np.round(yn)):
+                raise ValueError("y: classification labels must be integers 0..C-1")
+            yn = yn.astype(np.int32)
+        if yn.min() < 0:
+            raise ValueError(f"y: class labels must be >= 0, got {int(yn.min())}")
+        c = int(yn.max()) + 1 if n_classes is None else as_int(n_classes, "n_classes",
+                                                               minimum=1)
+        if int(yn.max()) >= c:
+            raise ValueError(f"y: labels must be < n_classes = {c}, got {int(yn.max())}")
+        labels = jnp.asarray(yn, jnp.int32)
+    return _bin_and_encode(x, labels, bins, c)
+
+
+@partial(jax.jit, static_argnames=("n_bins", "n_classes"))
+def _bin_and_encode(x, labels, n_bins, n_classes):
+    if n_classes == 0:      # regression: (1, y, y^2)
+        yf = labels.astype(x.dtype)
         targets = jnp.stack([jnp.ones_like(yf), yf, yf * yf], axis=1)
     else:
-        if not jnp.issubdtype(yy.dtype, jnp.integer):
-            if not bool(jnp.all(yy == jnp.round(yy))):
-                raise ValueError("y: classification labels must be integers 0..C-1")
-            yy = yy.astype(jnp.int32)
-        if int(jnp.min(yy)) < 0:
-            raise ValueError(f"y: class labels must be >= 0, got {int(jnp.min(yy))}")
-        c = int(jnp.max(yy)) + 1 if n_classes is None else as_int(n_classes, "n_classes",
-                                                                   minimum=1)
-        if int(jnp.max(yy)) >= c:
-            raise ValueError(f"y: labels must be < n_classes = {c}, got {int(jnp.max(yy))}")
-        targets = jax.nn.one_hot(yy, c, dtype=x.dtype)
-    thresholds = quantile_thresholds(x, bins)                               # (d, B-1)
+        targets = jax.nn.one_hot(labels, n_classes, dtype=x.dtype)
+    thresholds = quantile_thresholds(x, n_bins)                             # (d, B-1)
     xb = jnp.sum(x[:, :, None] > thresholds[None, :, :], axis=2).astype(jnp.int32)   # (n, d)
     return x, xb, targets, thresholds
 

@@ -13,13 +13,16 @@ point's neighbours in the map are true neighbours, and the leave-one-out
 5-nearest-neighbour accuracy in 2-D how well the map separates the classes.
 The chapter also draws the cumulative explained-variance curve.
 
-Then a CART decision tree (``jaxphys.classical.tree_fit``, depth 4, Gini) and, in
-the full chapter, a random forest (``forest_fit``, 100 trees of depth 6, bootstrap
-and √d features per split, fitted under ``vmap``) separate fake gravitational-wave
-triggers from glitches (``jaxphys.data.gw_triggers``: SNR and chirp mass). The
-figure shows their decision regions (the tree's axis-aligned boxes, the forest's
-smoother averaged boundary) over the test triggers, with accuracies and the
-feature importances (total impurity decrease per feature).
+Then a CART decision tree (``jaxphys.classical.tree_fit``, depth 4, Gini), a random
+forest (``forest_fit``: 100 trees of depth 6, 20 of depth 5 in quick mode;
+bootstrap and √d features per split, fitted under ``vmap``) and gradient-boosted
+trees (``gb_fit``: depth 3, learning rate 0.1, 80 % row subsamples, early stopping
+on a validation split) separate fake gravitational-wave triggers from glitches
+(``jaxphys.data.gw_triggers``: SNR and chirp mass). The figure shows their
+decision regions over the test triggers (the tree's axis-aligned boxes, the
+forest's averaged staircase, the boosted sum of small trees) with test
+accuracies, and the three models' feature importances (total impurity decrease
+per feature, normalised).
 """
 
 from __future__ import annotations
@@ -144,44 +147,59 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     metrics.update(tree_metrics)
     summary = (f"{n} digits: PCA 2-D trustworthiness {trust_pca:.3f}, 5-NN acc {knn_pca:.3f}; "
                f"t-SNE {trust_tsne:.3f}, 5-NN acc {knn_tsne:.3f}; "
-               f"{k90} PCs hold 90 % of the variance; GW triggers: tree accuracy "
-               f"{tree_metrics['tree_accuracy']:.3f}"
-               + (f", forest {tree_metrics['forest_accuracy']:.3f}"
-                  if "forest_accuracy" in tree_metrics else ""))
+               f"{k90} PCs hold 90 % of the variance; GW triggers: test accuracy tree "
+               f"{tree_metrics['tree_accuracy']:.3f}, forest "
+               f"{tree_metrics['forest_accuracy']:.3f}, gradient boosting "
+               f"{tree_metrics['boosting_accuracy']:.3f}")
     return ChapterResult(summary=summary, metrics=metrics,
                          figures=[out_dir / "ch15_digits_pca_tsne.png", path_var, tree_fig])
 
 
 def _trees(key, out_dir: Path, quick: bool):
-    """Tree (and forest, full chapter) on the GW triggers: decision regions, importances."""
+    """Tree vs forest vs gradient boosting on the GW triggers: decision regions,
+    importances."""
     import jax
     import numpy as np
 
-    from jaxphys import classical, data
+    from jaxphys import data
+    from jaxphys.classical._boosting import gb_fit, gb_predict, gb_predict_proba
+    from jaxphys.classical._forest import forest_fit, forest_predict, forest_predict_proba
+    from jaxphys.classical._tree import tree_fit, tree_predict, tree_predict_proba
     from jaxphys.plot._mpl import finish, new_figure
 
-    data_key, split_key, forest_key = jax.random.split(jax.random.fold_in(key, 1), 3)
+    data_key, split_key, forest_key, gb_key = jax.random.split(jax.random.fold_in(key, 1), 4)
     ds = data.gw_triggers(data_key, n=1500 if quick else 4000)
     x = np.asarray(ds.x, np.float32)
     y = np.asarray(ds.y).astype(np.int32)
     feats = np.stack([np.log10(x[:, 0]), np.log10(x[:, 1])], axis=1)   # log SNR, log M_chirp
-    split = data.train_val_test_split(split_key, x.shape[0], fractions=(0.7, 0.0, 0.3))
-    tr, te = np.asarray(split.train), np.asarray(split.test)
-    models = {"decision tree (depth 4)": classical.tree_fit(None, feats[tr], y[tr], max_depth=4)}
-    predict = {"decision tree (depth 4)": (classical.tree_predict, classical.tree_predict_proba)}
-    if not quick:
-        name = "random forest (100 trees, depth 6)"
-        models[name] = classical.forest_fit(forest_key, feats[tr], y[tr], n_trees=100,
-                                            max_depth=6)
-        predict[name] = (classical.forest_predict, classical.forest_predict_proba)
+    split = data.train_val_test_split(split_key, x.shape[0], fractions=(0.6, 0.1, 0.3))
+    tr, va, te = np.asarray(split.train), np.asarray(split.val), np.asarray(split.test)
+    n_trees, f_depth = (20, 5) if quick else (100, 6)
+    n_rounds = 60 if quick else 300
+    names = {"tree": "decision tree (depth 4)",
+             "forest": f"random forest ({n_trees} trees, depth {f_depth})",
+             "boosting": f"gradient boosting (depth 3, rate 0.1, ≤ {n_rounds} rounds)"}
+    models = {
+        "tree": tree_fit(None, feats[tr], y[tr], max_depth=4),
+        "forest": forest_fit(forest_key, feats[tr], y[tr], n_trees=n_trees, max_depth=f_depth),
+        # early stopping on the validation triggers (10 rounds without improvement)
+        "boosting": gb_fit(gb_key, feats[tr], y[tr], n_estimators=n_rounds, learning_rate=0.1,
+                           max_depth=3, subsample=0.8, X_val=feats[va], y_val=y[va],
+                           n_iter_no_change=10),
+    }
+    predict = {"tree": (tree_predict, tree_predict_proba),
+               "forest": (forest_predict, forest_predict_proba),
+               "boosting": (gb_predict, gb_predict_proba)}
     lo, hi = feats.min(0), feats.max(0)
-    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    n_grid = 120 if quick else 200
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid))
     grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(np.float32)
-    fig = new_figure(figsize=(6.0 * len(models), 5.0))
-    axes = np.atleast_1d(fig.subplots(1, len(models)))
+    fig = new_figure(figsize=(22.0, 5.0))
+    axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 0.6]})
     metrics = {}
-    for ax, (name, params) in zip(axes, models.items()):
-        pred_fn, proba_fn = predict[name]
+    importances = {}
+    for ax, (kind, params) in zip(axes[:3], models.items()):
+        pred_fn, proba_fn = predict[kind]
         acc = float(np.mean(np.asarray(pred_fn(params, feats[te])) == y[te]))
         prob = np.asarray(proba_fn(params, grid))[:, 1].reshape(g0.shape)
         ax.contourf(g0, g1, prob, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.6)
@@ -190,15 +208,26 @@ def _trees(key, out_dir: Path, quick: bool):
             sel = y[te] == label
             ax.scatter(feats[te][sel, 0], feats[te][sel, 1], s=4, color=colour, label=text)
         imp = np.asarray(params.feature_importances)
-        ax.set_title(f"{name}\ntest accuracy {acc:.3f}; importances SNR {imp[0]:.2f}, "
-                     f"chirp mass {imp[1]:.2f}")
+        importances[kind] = imp
+        extra = (f", {int(params.n_estimators_used)} rounds kept" if kind == "boosting"
+                 else "")
+        ax.set_title(f"{names[kind]}\ntest accuracy {acc:.3f}{extra}", fontsize=10)
         ax.set_xlabel("log10 SNR")
         ax.set_ylabel("log10 chirp mass [M☉]")
         ax.legend(loc="upper right", markerscale=3)
-        key_name = "tree" if name.startswith("decision") else "forest"
-        metrics[f"{key_name}_accuracy"] = acc
-        metrics[f"{key_name}_importance_snr"] = float(imp[0])
-    fig.suptitle("GW triggers: P(signal) decision regions (black: 0.5)")
+        metrics[f"{kind}_accuracy"] = acc
+        metrics[f"{kind}_importance_snr"] = float(imp[0])
+    metrics["boosting_rounds"] = int(models["boosting"].n_estimators_used)
+    ax = axes[3]
+    width = 0.25
+    for i, (kind, imp) in enumerate(importances.items()):
+        ax.bar(np.arange(2) + (i - 1) * width, imp, width, label=kind)
+    ax.set_xticks(np.arange(2), ["SNR", "chirp mass"])
+    ax.set_ylabel("feature importance (impurity decrease)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("feature importances")
+    fig.suptitle("GW triggers: P(signal) decision regions (black: 0.5) on the test triggers")
     path = out_dir / "ch15_gw_trees.png"
     finish(fig, path)
     return metrics, path

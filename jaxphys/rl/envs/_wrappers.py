@@ -1,0 +1,312 @@
+"""Environment wrappers: episode statistics, observation normalisation, gymnasium adapter.
+
+``EpisodeStatistics`` and ``NormalizeObservation`` are pure environments
+wrapping another one (their state wraps the inner state), jittable and
+vmappable like any ``Environment``; their statistics survive the auto-reset.
+``GymnasiumAdapter`` drives a gymnasium environment from the host with the
+same ``reset``/``step`` signatures: it is *not* jittable or vmappable (gymnasium
+is stateful Python), it is for users who bring their own environment.
+
+Example:
+    >>> import jax
+    >>> from jaxphys.rl.envs._gridworld import GridWorld
+    >>> env = EpisodeStatistics(GridWorld(["SG"], step_reward=0.0))
+    >>> obs, state = env.reset(jax.random.key(0))
+    >>> obs, state, r, term, trunc, info = env.step(jax.random.key(1), state, 1)
+    >>> bool(info["returned_episode"]), float(info["episode_return"]), int(info["episode_length"])
+    (True, 1.0, 1)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxphys._checks import as_int, check_key
+from jaxphys.rl._evaluate import EvalResult
+from jaxphys.rl.envs._base import Box, Discrete, Environment, _check_action
+
+__all__ = ["EpisodeStatsState", "EpisodeStatistics", "NormalizeObsState",
+           "NormalizeObservation", "GymnasiumAdapter"]
+
+
+class _Wrapper(Environment):
+    def __init__(self, env: Environment) -> None:
+        if not isinstance(env, Environment):
+            raise ValueError(f"env: expected a jaxphys Environment, got {type(env).__name__}")
+        self.env = env
+
+    def default_params(self) -> Any:
+        return self.env.default_params()
+
+    def observation_space(self, params: Any) -> Discrete | Box:
+        return self.env.observation_space(params)
+
+    def action_space(self, params: Any) -> Discrete | Box:
+        return self.env.action_space(params)
+
+    def __getattr__(self, name: str) -> Any:          # action_mask, to_mdp, sizes ...
+        if name == "env":
+            raise AttributeError(name)
+        return getattr(self.env, name)
+
+    @property
+    def name(self) -> str:
+        return f"{type(self).__name__}({self.env.name})"
+
+
+# --------------------------------------------------------------------------- statistics
+class EpisodeStatsState(NamedTuple):
+    """Fields:
+        env_state: the inner environment's state.
+        episode_return: float32 scalar, return so far in the running episode.
+        episode_length: int32 scalar, steps so far in the running episode.
+        returned_episode_return: float32 scalar, return of the last finished episode.
+        returned_episode_length: int32 scalar, length of the last finished episode.
+    """
+
+    env_state: Any
+    episode_return: jax.Array
+    episode_length: jax.Array
+    returned_episode_return: jax.Array
+    returned_episode_length: jax.Array
+
+
+class EpisodeStatistics(_Wrapper):
+    """Track undiscounted episode returns and lengths across auto-resets.
+
+    ``step`` adds to ``info``: ``returned_episode`` (bool, an episode ended at this
+    step), ``episode_return`` and ``episode_length`` (of the last finished
+    episode; at an ending step, the one that just ended). Average
+    ``info["episode_return"]`` where ``info["returned_episode"]`` for a learning
+    curve.
+    """
+
+    def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, EpisodeStatsState]:
+        obs, state = self.env.reset_env(key, params)
+        z, zi = jnp.asarray(0.0, jnp.float32), jnp.asarray(0, jnp.int32)
+        return obs, EpisodeStatsState(state, z, zi, z, zi)
+
+    def step_env(self, key, state, action, params):
+        obs, inner, reward, terminated, truncated, info = self.env.step_env(
+            key, state.env_state, action, params)
+        return (obs, self._update(state, inner, reward, terminated, truncated, info),
+                reward, terminated, truncated, info)
+
+    @staticmethod
+    def _update(state, inner, reward, terminated, truncated, info):
+        done = jnp.logical_or(terminated, truncated)
+        ret = state.episode_return + jnp.asarray(reward, jnp.float32)
+        length = state.episode_length + 1
+        new = EpisodeStatsState(
+            inner, jnp.where(done, 0.0, ret), jnp.where(done, 0, length),
+            jnp.where(done, ret, state.returned_episode_return),
+            jnp.where(done, length, state.returned_episode_length))
+        info["returned_episode"] = done
+        info["episode_return"] = new.returned_episode_return
+        info["episode_length"] = new.returned_episode_length
+        return new
+
+    def step(self, key, state, action, params=None):
+        params = self.default_params() if params is None else params
+        obs, inner, reward, terminated, truncated, info = self.env.step(
+            key, state.env_state, action, params)       # the inner env auto-resets
+        new = self._update(state, inner, reward, terminated, truncated, info)
+        return obs, new, reward, terminated, truncated, info
+
+
+# --------------------------------------------------------------------------- normalisation
+class NormalizeObsState(NamedTuple):
+    """Fields:
+        env_state: the inner environment's state.
+        mean: observation-shaped float32, running mean of the raw observations.
+        var: observation-shaped float32, running (population) variance.
+        count: float32 scalar, observations seen (starts at ``1e-4``).
+    """
+
+    env_state: Any
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+
+class NormalizeObservation(_Wrapper):
+    """Return ``clip((obs − mean) / sqrt(var + eps), ±clip)`` with running moments.
+
+    The mean and variance are updated with every observation the wrapper returns
+    (reset and step, merged with the parallel-variance formula of Chan et al.)
+    and carried in the state, across auto-resets. Each (vmapped) environment
+    instance keeps its own moments. ``normalize(obs, state)`` applies frozen
+    moments, e.g. at evaluation.
+
+    Args:
+        env: a ``Box``-observation environment.
+        eps: variance floor.
+        clip: bound on the normalised values.
+    """
+
+    def __init__(self, env: Environment, *, eps: float = 1e-8, clip: float = 10.0) -> None:
+        super().__init__(env)
+        space = env.observation_space(env.default_params())
+        if not isinstance(space, Box):
+            raise ValueError(f"env: observation normalisation needs a Box observation space, "
+                             f"got {type(space).__name__}")
+        if not (eps > 0 and clip > 0):
+            raise ValueError(f"eps, clip: expected positive values, got {eps}, {clip}")
+        self.eps, self.clip = float(eps), float(clip)
+
+    def observation_space(self, params: Any) -> Box:
+        shape = self.env.observation_space(params).shape
+        return Box(-self.clip, self.clip, tuple(shape), jnp.float32)
+
+    def normalize(self, obs: jax.Array, state: NormalizeObsState) -> jax.Array:
+        z = (jnp.asarray(obs, jnp.float32) - state.mean) / jnp.sqrt(state.var + self.eps)
+        return jnp.clip(z, -self.clip, self.clip)
+
+    @staticmethod
+    def _update(state: NormalizeObsState, inner: Any, obs: jax.Array) -> NormalizeObsState:
+        x = jnp.asarray(obs, jnp.float32)
+        count = state.count + 1.0
+        delta = x - state.mean
+        mean = state.mean + delta / count
+        m2 = state.var * state.count + delta * delta * state.count / count
+        return NormalizeObsState(inner, mean, m2 / count, count)
+
+    def _fresh(self, inner: Any, obs: jax.Array) -> NormalizeObsState:
+        shape = jnp.shape(obs)
+        s = NormalizeObsState(inner, jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32),
+                              jnp.asarray(1e-4, jnp.float32))
+        return self._update(s, inner, obs)
+
+    def reset_env(self, key, params):
+        obs, inner = self.env.reset_env(key, params)
+        state = self._fresh(inner, obs)
+        return self.normalize(obs, state), state
+
+    def step_env(self, key, state, action, params):
+        obs, inner, reward, terminated, truncated, info = self.env.step_env(
+            key, state.env_state, action, params)
+        new = self._update(state, inner, obs)
+        return self.normalize(obs, new), new, reward, terminated, truncated, info
+
+    def reset(self, key, params=None):
+        params = self.default_params() if params is None else params
+        return self.reset_env(key, params)
+
+    def step(self, key, state, action, params=None):
+        params = self.default_params() if params is None else params
+        obs, inner, reward, terminated, truncated, info = self.env.step(
+            key, state.env_state, action, params)        # the inner env auto-resets
+        new = self._update(state, inner, obs)
+        info["final_obs"] = self.normalize(info["final_obs"], new)
+        return self.normalize(obs, new), new, reward, terminated, truncated, info
+
+
+# --------------------------------------------------------------------------- gymnasium
+def _convert_space(space: Any) -> Discrete | Box:
+    import gymnasium
+
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return Discrete(int(space.n))
+    if isinstance(space, gymnasium.spaces.Box):
+        return Box(np.asarray(space.low), np.asarray(space.high), tuple(space.shape),
+                   jnp.dtype(space.dtype))
+    raise ValueError(f"env: unsupported gymnasium space {type(space).__name__}; "
+                     "only Discrete and Box")
+
+
+class GymnasiumAdapter:
+    """Drive a gymnasium environment from the host with the jaxphys signatures.
+
+    NOT jittable, NOT vmappable: each call runs gymnasium's Python ``step``;
+    ``state`` is only an episode counter and the gymnasium object itself holds
+    the real state, so calls must be sequential. Auto-reset and
+    ``info["final_obs"]`` follow the jaxphys convention. The reset seed is drawn
+    from ``key`` (so runs are reproducible from a typed key).
+
+    Args:
+        env: a gymnasium id (``"CartPole-v1"``) or a ``gymnasium.Env``.
+        **make_kwargs: passed to ``gymnasium.make`` with an id.
+    """
+
+    def __init__(self, env: Any, **make_kwargs: Any) -> None:
+        import gymnasium
+
+        if isinstance(env, str):
+            env = gymnasium.make(env, **make_kwargs)
+        if not isinstance(env, gymnasium.Env):
+            raise ValueError(f"env: expected a gymnasium id or gymnasium.Env, got "
+                             f"{type(env).__name__}")
+        self.gym_env = env
+        self._obs_space = _convert_space(env.observation_space)
+        self._act_space = _convert_space(env.action_space)
+
+    def default_params(self) -> None:
+        return None
+
+    def observation_space(self, params: Any = None) -> Discrete | Box:
+        return self._obs_space
+
+    def action_space(self, params: Any = None) -> Discrete | Box:
+        return self._act_space
+
+    @staticmethod
+    def _seed(key: jax.Array) -> int:
+        check_key(key)
+        return int(jax.random.randint(key, (), 0, 2**31 - 1))
+
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[np.ndarray, int]:
+        """``(obs, state)``: gymnasium ``reset(seed=...)`` with a seed drawn from ``key``."""
+        obs, _ = self.gym_env.reset(seed=self._seed(key))
+        return np.asarray(obs), 0
+
+    def step(self, key: jax.Array, state: int, action: Any, params: Any = None):
+        """One gymnasium step; on episode end resets (seed from ``key``) and reports
+        the last observation as ``info["final_obs"]``."""
+        space = self._act_space
+        if isinstance(action, jax.Array):
+            action = np.asarray(action)
+        _check_action(space, action)
+        a = int(action) if isinstance(space, Discrete) else np.asarray(action, space.dtype)
+        obs, reward, terminated, truncated, info = self.gym_env.step(a)
+        info = dict(info)
+        info["final_obs"] = np.asarray(obs)
+        if terminated or truncated:
+            obs, _ = self.gym_env.reset(seed=self._seed(key))
+            state = state + 1
+        return (np.asarray(obs), state, np.float32(reward), bool(terminated), bool(truncated),
+                info)
+
+    def evaluate(self, key: jax.Array, policy: Callable[[jax.Array, Any], Any], *,
+                 n_episodes: int = 4, max_steps: int = 1000) -> EvalResult:
+        """Host-side counterpart of ``jaxphys.rl.evaluate`` (a Python loop; the policy
+        may be a jitted function). Returns numpy arrays in an ``EvalResult``."""
+        n_episodes = as_int(n_episodes, "n_episodes", minimum=1)
+        max_steps = as_int(max_steps, "max_steps", minimum=1)
+        returns = np.zeros(n_episodes, np.float32)
+        lengths = np.zeros(n_episodes, np.int32)
+        completed = np.zeros(n_episodes, bool)
+        for i, episode_key in enumerate(jax.random.split(key, n_episodes)):
+            reset_key, run_key = jax.random.split(episode_key)
+            obs, _ = self.gym_env.reset(seed=self._seed(reset_key))
+            act_keys = jax.random.split(run_key, max_steps)
+            for t in range(max_steps):
+                action = np.asarray(policy(act_keys[t], obs))
+                a = int(action) if isinstance(self._act_space, Discrete) else action
+                obs, reward, terminated, truncated, _ = self.gym_env.step(a)
+                returns[i] += float(reward)
+                lengths[i] = t + 1
+                if terminated or truncated:
+                    completed[i] = True
+                    break
+        return EvalResult(np.float32(returns.mean()), returns, lengths, completed)
+
+    def close(self) -> None:
+        self.gym_env.close()
+
+    @property
+    def name(self) -> str:
+        return f"GymnasiumAdapter({self.gym_env.spec.id if self.gym_env.spec else '?'})"

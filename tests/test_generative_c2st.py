@@ -1,0 +1,67 @@
+"""C2ST: chance level for equal distributions, Bayes accuracy for shifted Gaussians,
+agreement with an sklearn MLPClassifier C2ST."""
+
+import jax
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from jaxphys.generative._c2st import c2st
+
+
+def _gauss(key, n, shift):
+    kx, ky = jax.random.split(key)
+    x = jax.random.normal(kx, (n, 2))
+    y = jax.random.normal(ky, (n, 2)) + shift
+    return x, y
+
+
+def test_same_distribution_is_chance():
+    data_key, test_key = jax.random.split(jax.random.key(0))
+    x, y = _gauss(data_key, 2000, 0.0)
+    acc = c2st(test_key, x, y)
+    assert abs(acc - 0.5) < 0.04          # ~3.5 sigma for 4000 held-out predictions
+
+
+def test_shifted_gaussians_match_bayes_accuracy_and_sklearn():
+    data_key, test_key = jax.random.split(jax.random.key(1))
+    shift = 0.5
+    x, y = _gauss(data_key, 2000, shift)
+    acc = c2st(test_key, x, y)
+    # the Bayes classifier for N(0, I) vs N(m, I) has accuracy Φ(|m| / 2)
+    bayes = norm.cdf(np.sqrt(2) * shift / 2)
+    assert abs(acc - bayes) < 0.03
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neural_network import MLPClassifier
+    xs, ys = np.asarray(x), np.asarray(y)
+    data = np.concatenate([xs, ys])
+    data = (data - xs.mean(0)) / xs.std(0)
+    labels = np.r_[np.zeros(len(xs)), np.ones(len(ys))]
+    clf = MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=300, random_state=0)
+    ref = cross_val_score(clf, data, labels, scoring="accuracy",
+                          cv=StratifiedKFold(5, shuffle=True, random_state=0)).mean()
+    assert abs(acc - ref) < 0.05
+
+
+def test_separated_gaussians_near_one():
+    data_key, test_key = jax.random.split(jax.random.key(2))
+    x, y = _gauss(data_key, 1000, 3.0)
+    assert c2st(test_key, x, y) > 0.97
+
+
+def test_one_dimensional_and_different_sizes():
+    kx, ky, kt = jax.random.split(jax.random.key(3), 3)
+    x = jax.random.normal(kx, (300,))
+    y = jax.random.normal(ky, (500,)) * 0.2
+    assert c2st(kt, x, y, n_steps=300) > 0.7
+
+
+def test_bad_input():
+    k = jax.random.key(4)
+    x = np.zeros((10, 2))
+    with pytest.raises(ValueError, match="x and y"):
+        c2st(k, x, np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="y"):
+        c2st(k, x, np.full((10, 2), np.nan))
+    with pytest.raises(ValueError, match="n_folds"):
+        c2st(k, x, x, n_folds=1)

@@ -1,0 +1,122 @@
+"""Phase classification of Ising configurations (Carrasquilla–Melko)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxphys.physics._ising_data import ising_configurations
+from jaxphys.physics._onsager import T_CRITICAL
+from jaxphys.physics._phase import (accuracy_away_from_tc, crossing_temperature,
+                                    finite_size_extrapolation, phase_curve, predict_ordered,
+                                    train_phase_classifier, z2_logistic_demo)
+
+TC = 2.0 / np.log(1.0 + np.sqrt(2.0))     # Onsager, written out independently
+
+
+@pytest.fixture(scope="module")
+def ising20():
+    """L = 20 configurations on a grid symmetric about T_c plus points near T_c, from one
+    generator call (one compilation); at each temperature half the chains train, half test."""
+    temps = jnp.linspace(1.0, 2 * TC - 1.0, 20)
+    all_temps = jnp.concatenate([temps, jnp.linspace(2.1, 2.45, 8)])
+    data = ising_configurations(jax.random.key(20), 20, all_temps, 200, n_chains=20,
+                                n_thermal=100, sample_every=5)
+    # rows are grouped by temperature, chain-major within a temperature
+    per_t = np.arange(data.spins.shape[0]) % 200
+    chain = per_t // 10
+    is_train = (chain % 2 == 0) & (np.repeat(np.arange(28), 200) < 20)
+    is_test = chain % 2 == 1
+    split = lambda mask: type(data)(data.spins[mask], data.temperature[mask],  # noqa: E731
+                                    data.label[mask], data.critical_temperature)
+    return split(is_train), split(is_test)
+
+
+def test_crossing_and_extrapolation_helpers():
+    t = np.linspace(1.0, 3.0, 21)
+    p = 1.0 / (1.0 + np.exp((t - 2.3) / 0.1))
+    assert crossing_temperature(t, p) == pytest.approx(2.3, abs=2e-3)
+    assert np.isnan(crossing_temperature(t, np.ones_like(t)))
+    sizes = np.array([8, 12, 16, 24, 32])
+    fit = finite_size_extrapolation(sizes, 2.269 + 0.9 / sizes)
+    assert fit.tc == pytest.approx(2.269, abs=1e-5) and fit.slope == pytest.approx(0.9, rel=1e-4)
+    fit_nu = finite_size_extrapolation(sizes, 2.269 + 0.9 / sizes ** 0.5, nu=2.0)
+    assert fit_nu.tc == pytest.approx(2.269, abs=1e-5)
+    with pytest.raises(ValueError, match="L"):
+        finite_size_extrapolation([8], [2.3])
+
+
+@pytest.mark.no_key_reuse_check
+def test_dense_classifier_L20(ising20):
+    """Done-when: test accuracy ≥ 0.97 away from T_c (|T - T_c| ≥ 0.3) for L = 20."""
+    train, test = ising20
+    clf = train_phase_classifier(jax.random.key(0), train.spins, train.label, kind="dense",
+                                 n_steps=600, l2=1e-3)
+    acc = accuracy_away_from_tc(clf, test.spins, test.label, test.temperature)
+    assert acc >= 0.97
+    curve = phase_curve(clf, test.spins, test.temperature)
+    p = np.asarray(curve.p_ordered)
+    assert p[0] > 0.97 and p[-1] < 0.05
+    tc_dense = crossing_temperature(curve.temperature, p)
+    assert abs(tc_dense - TC) < 0.06     # a dense net on |m|-like features: T*(L=20) ≈ 2.30
+
+
+@pytest.mark.slow
+@pytest.mark.no_key_reuse_check
+def test_cnn_classifier_L20_crossing(ising20):
+    """Done-when: the CNN's crossing estimate of T_c within 0.03 of 2.269 at L = 20."""
+    train, test = ising20
+    clf = train_phase_classifier(jax.random.key(1), train.spins, train.label, kind="cnn",
+                                 hidden=32, n_steps=400)
+    assert accuracy_away_from_tc(clf, test.spins, test.label, test.temperature) >= 0.97
+    curve = phase_curve(clf, test.spins, test.temperature)
+    assert abs(crossing_temperature(curve.temperature, curve.p_ordered) - TC) < 0.03
+
+
+def test_z2_logistic_regression_fails_on_spins_succeeds_on_abs_m(ising20):
+    train, test = ising20
+    demo = z2_logistic_demo(train.spins, train.label, test.spins, test.label,
+                            test.temperature)
+    # a linear function of the spins is odd under s → -s: at best it catches one sign
+    # of the ordered phase (≤ 0.75 on balanced data)
+    assert demo.raw_spins_accuracy < 0.8
+    assert demo.abs_m_accuracy_away >= 0.97
+    assert demo.abs_m_accuracy > demo.raw_spins_accuracy + 0.15
+
+
+def test_bad_inputs(ising20):
+    train, _ = ising20
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="kind"):
+        train_phase_classifier(key, train.spins[:8], train.label[:8], kind="rnn")
+    with pytest.raises(ValueError, match="spins"):
+        train_phase_classifier(key, train.spins[0], train.label[:1])
+    with pytest.raises(ValueError, match="label"):
+        train_phase_classifier(key, train.spins[:8], train.label[:7])
+    assert float(T_CRITICAL) == pytest.approx(TC)
+
+
+@pytest.mark.no_key_reuse_check
+def test_classifier_seeds_differ_and_predict_shape(ising20):
+    train, test = ising20
+    sub = slice(0, None, 20)
+    a = train_phase_classifier(jax.random.key(0), train.spins[sub], train.label[sub],
+                               n_steps=5)
+    b = train_phase_classifier(jax.random.key(1), train.spins[sub], train.label[sub],
+                               n_steps=5)
+    pa, pb = predict_ordered(a, test.spins[:10]), predict_ordered(b, test.spins[:10])
+    assert pa.shape == (10,) and not np.allclose(pa, pb)
+    with pytest.raises(ValueError, match="L"):
+        predict_ordered(a, jnp.ones((2, 8, 8)))
+
+
+@pytest.mark.slow
+@pytest.mark.no_key_reuse_check
+def test_chapter_16_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    from jaxphys.tour._ch16_ising import CHAPTER
+
+    res = CHAPTER.run(jax.random.key(0), tmp_path, quick=True)
+    assert all(f.is_file() for f in res.figures)
+    assert res.metrics["max_energy_deviation"] < 0.02
+    assert res.metrics["accuracy_away_L16"] > 0.95

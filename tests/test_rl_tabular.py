@@ -1,0 +1,306 @@
+"""Tabular RL: TabularMDP, GridWorld, dynamic programming, TD(0), Q-learning."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import shortest_path
+
+from jaxphys.rl._tabular import (policy_evaluation, q_value_iteration, uniform_policy,
+                                 value_iteration)
+from jaxphys.rl._tabular_learning import (QLearningConfig, TD0Config, make_q_learning_train,
+                                          make_td0_train)
+from jaxphys.rl.envs._gridworld import GridWorld
+from jaxphys.rl.envs._tabular_mdp import TabularMDP, make_mdp_params, three_state_mdp
+
+# the lecture notes' MDP, written out independently of three_state_mdp()
+P_NOTES = {(0, 0): [0.7, 0.3, 0], (0, 1): [1, 0, 0], (0, 2): [0.8, 0.2, 0],
+           (1, 0): [0, 1, 0], (1, 2): [0, 0, 1], (2, 1): [0.8, 0.1, 0.1]}
+R_NOTES = {(0, 0, 0): 10.0, (1, 2, 2): -50.0, (2, 1, 0): 40.0}
+
+
+def _brute_force_q(gamma):
+    """Q* by enumerating the deterministic policies and solving (I − γ P_π) V = r_π."""
+    actions = [[a for (s2, a) in P_NOTES if s2 == s] for s in range(3)]
+    P = np.zeros((3, 3, 3))
+    R = np.zeros((3, 3, 3))
+    for (s, a), row in P_NOTES.items():
+        P[s, a] = row
+    for (s, a, s2), r in R_NOTES.items():
+        R[s, a, s2] = r
+    r_sa = (P * R).sum(-1)
+    best = None
+    for pol in itertools.product(*actions):
+        P_pi = np.array([P[s, pol[s]] for s in range(3)])
+        r_pi = np.array([r_sa[s, pol[s]] for s in range(3)])
+        v = np.linalg.solve(np.eye(3) - gamma * P_pi, r_pi)
+        if best is None or np.all(v >= best - 1e-9):
+            best = v
+    q = r_sa + gamma * P @ best
+    for s in range(3):
+        for a in range(3):
+            if (s, a) not in P_NOTES:
+                q[s, a] = -np.inf
+    return q
+
+
+@pytest.mark.parametrize("gamma, expected", [(0.90, [0, 0, 1]), (0.95, [0, 2, 1])])
+def test_q_value_iteration_three_state_mdp(gamma, expected):
+    mdp = three_state_mdp().to_mdp()
+    ref = _brute_force_q(gamma)
+    for solver in (q_value_iteration, value_iteration):
+        res = solver(mdp, gamma, tol=1e-6)
+        assert res.policy.tolist() == expected
+        fin = np.isfinite(ref)
+        np.testing.assert_array_equal(np.isfinite(np.asarray(res.q_values)), fin)
+        np.testing.assert_allclose(np.asarray(res.q_values)[fin], ref[fin], rtol=1e-5, atol=1e-3)
+        assert np.argmax(ref, -1).tolist() == expected
+
+
+def test_policy_evaluation_matches_linear_solve(x64):
+    mdp = three_state_mdp().to_mdp()
+    pi = np.asarray(uniform_policy(mdp), float)
+    P, R = np.asarray(mdp.transitions, float), np.asarray(mdp.rewards, float)
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    r_pi = np.einsum("sa,sat,sat->s", pi, P, R)
+    v = np.linalg.solve(np.eye(3) - 0.9 * P_pi, r_pi)
+    res = policy_evaluation(mdp, pi, jnp.asarray(0.9), tol=1e-10)
+    np.testing.assert_allclose(np.asarray(res.values), v, rtol=1e-7)
+    det = policy_evaluation(mdp, jnp.asarray([0, 0, 1]), 0.9, tol=1e-10)
+    np.testing.assert_allclose(np.asarray(det.values), np.nanmax(_brute_force_q(0.9), -1),
+                               rtol=1e-6)
+
+
+def test_value_iteration_vmaps_over_gamma():
+    mdp = three_state_mdp().to_mdp()
+    pols = jax.vmap(lambda g: q_value_iteration(mdp, g).policy)(jnp.asarray([0.9, 0.95]))
+    assert pols.tolist() == [[0, 0, 1], [0, 2, 1]]
+
+
+def _grid_adjacency(layout):
+    h, w = len(layout), len(layout[0])
+    adj = np.zeros((h * w, h * w))
+    for r, c in itertools.product(range(h), range(w)):
+        if layout[r][c] in "#GP":
+            continue                       # no moves out of walls or terminal cells
+        for dr, dc in ((-1, 0), (0, 1), (1, 0), (0, -1)):
+            r2, c2 = r + dr, c + dc
+            if 0 <= r2 < h and 0 <= c2 < w and layout[r2][c2] != "#":
+                adj[r * w + c, r2 * w + c2] = 1
+    return adj
+
+
+def test_gridworld_values_match_shortest_paths():
+    layout = ["S...#", ".##.#", "....G", ".#P.."]
+    env = GridWorld(layout, step_reward=0.0, goal_reward=1.0, pit_reward=-1.0)
+    gamma = 0.9
+    res = value_iteration(env.to_mdp(), gamma, tol=1e-7)
+    dist = shortest_path(_grid_adjacency(layout), unweighted=True)[:, 2 * 5 + 4]
+    v = np.asarray(res.values)
+    for s, d in enumerate(dist):
+        r, c = divmod(s, 5)
+        if layout[r][c] in "#GP":
+            assert v[s] == 0.0
+        else:
+            np.testing.assert_allclose(v[s], gamma ** (d - 1), rtol=1e-5)
+    got = np.asarray(env.goal_distances()).ravel()
+    free = np.array([ch not in "#P" for ch in "".join(layout)])
+    np.testing.assert_array_equal(got[free], dist[free])
+
+
+def test_gridworld_sampling_matches_to_mdp():
+    env = GridWorld(["S..", ".#.", "P.G"], slip=0.3)
+    params = env.default_params()
+    mdp = env.to_mdp(params)
+    _, state = env.reset(jax.random.key(0), params)
+    step = jax.jit(jax.vmap(lambda k, a: env.step_env(k, state, a, params)[0], (0, None)))
+    for action, seed in ((1, 1), (2, 2)):
+        obs = step(jax.random.split(jax.random.key(seed), 4000), jnp.asarray(action))
+        freq = np.bincount(np.asarray(obs), minlength=9) / 4000
+        np.testing.assert_allclose(freq, np.asarray(mdp.transitions[0, action]), atol=0.03)
+
+
+def test_gridworld_episode_and_params_vmap():
+    env = GridWorld(["S.G"], step_reward=-0.1, max_steps=5)
+    params = env.default_params()
+    obs, state = env.reset(jax.random.key(0), params)
+    obs, state, r, term, trunc, info = env.step(jax.random.key(1), state, 1, params)
+    assert int(obs) == 1 and float(r) == pytest.approx(-0.1) and not bool(term)
+    obs, state, r, term, trunc, info = env.step(jax.random.key(2), state, 1, params)
+    assert bool(term) and float(r) == 1.0 and int(info["final_obs"]) == 2 and int(obs) == 0
+    # batch over slip probabilities: a vmapped params pytree
+    slips = jnp.asarray([0.0, 1.0])
+    batch = jax.vmap(lambda s: params._replace(slip=s))(slips)
+    p = jax.vmap(lambda p: env.to_mdp(p).transitions[0, 1])(batch)
+    np.testing.assert_allclose(np.asarray(p), [[0, 1, 0], [0.75, 0.25, 0]], atol=1e-6)
+    with pytest.raises(ValueError, match="action"):
+        env.step(jax.random.key(3), state, 4, params)
+
+
+def test_tabular_mdp_sampling_and_unavailable_actions():
+    env = three_state_mdp()
+    params = env.default_params()
+    _, state = env.reset(jax.random.key(0), params)
+    keys = jax.random.split(jax.random.key(1), 4000)
+    nxt = jax.jit(jax.vmap(lambda k: env.step_env(k, state, jnp.asarray(0), params)[0]))(keys)
+    np.testing.assert_allclose(np.bincount(np.asarray(nxt), minlength=3) / 4000, [0.7, 0.3, 0],
+                               atol=0.03)
+    s2 = state._replace(s=jnp.asarray(2))
+    obs, st, r, term, trunc, info = env.step_env(jax.random.key(2), s2, jnp.asarray(0), params)
+    assert int(obs) == 2 and float(r) == 0.0 and bool(info["invalid_action"])
+
+
+def test_bad_inputs():
+    P = np.zeros((2, 2, 2))
+    P[:, :, 0] = 1.0
+    R = np.zeros((2, 2, 2))
+    with pytest.raises(ValueError, match="transitions"):
+        make_mdp_params(P * 0.5, R, available=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="rewards"):
+        make_mdp_params(P, R[:, :, :1])
+    with pytest.raises(ValueError, match="available"):
+        make_mdp_params(P, R, available=np.array([[1, 1], [0, 0]]))
+    with pytest.raises(ValueError, match="transitions"):
+        TabularMDP(-P, R, available=np.ones((2, 2)))
+    mdp = three_state_mdp().to_mdp()
+    with pytest.raises(ValueError, match="gamma"):
+        value_iteration(mdp, 1.0)
+    with pytest.raises(ValueError, match="policy"):
+        policy_evaluation(mdp, np.full((3, 3), 1 / 3), 0.9)     # unavailable actions
+    with pytest.raises(TypeError, match="mdp"):
+        q_value_iteration(np.zeros((3, 3, 3)), 0.9)
+    with pytest.raises(ValueError, match="layout"):
+        GridWorld(["S..", "..."])                                # no goal
+    with pytest.raises(ValueError, match="layout"):
+        GridWorld(["S.G", ".."])
+    with pytest.raises(ValueError, match="slip"):
+        GridWorld(["SG"], slip=1.5)
+    env = three_state_mdp()
+    with pytest.raises(ValueError, match="config.exploration"):
+        make_q_learning_train(env, None, QLearningConfig(exploration="softmax"))
+    with pytest.raises(ValueError, match="config.learning_rate"):
+        make_q_learning_train(env, None, QLearningConfig(learning_rate=-0.1))
+    with pytest.raises(ValueError, match="config.epsilon"):
+        make_q_learning_train(env, None, QLearningConfig(epsilon=2.0))
+    with pytest.raises(ValueError, match="config.eval_every"):
+        make_q_learning_train(env, None, QLearningConfig(n_steps=100, eval_every=30))
+    with pytest.raises(ValueError, match="config.policy"):
+        make_td0_train(env, None, TD0Config(policy=np.ones((3, 2)) / 2))
+
+
+# --------------------------------------------------------------------------- learning
+def _q_error(q, q_ref):
+    fin = np.isfinite(q_ref)
+    assert np.array_equal(np.isfinite(q), fin)
+    return float(np.max(np.abs(q[fin] - q_ref[fin])))
+
+
+QCFG = QLearningConfig(n_steps=40_000, gamma=0.9, epsilon=1.0, learning_rate=1.0,
+                       lr_schedule="visits", lr_decay=1.0, lr_power=0.7)
+
+
+@pytest.mark.no_key_reuse_check
+def test_q_learning_converges_three_state():
+    """Q-learning (uniform behaviour, per-pair learning rate N^-0.7) → Q* at γ = 0.9."""
+    env = three_state_mdp(max_steps=100)
+    res = jax.jit(make_q_learning_train(env, None, QCFG))(jax.random.key(0))
+    q = np.asarray(res.q_values)
+    err = _q_error(q, _brute_force_q(0.9))
+    assert err < 2.5, err                                     # |Q*| up to 50
+    assert np.argmax(q, -1).tolist() == [0, 0, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.no_key_reuse_check
+@pytest.mark.parametrize("gamma", [0.90, 0.95])
+def test_q_learning_converges_three_state_long(gamma):
+    env = three_state_mdp(max_steps=100)
+    cfg = QCFG._replace(n_steps=400_000, gamma=gamma)
+    res = jax.jit(jax.vmap(make_q_learning_train(env, None, cfg)))(
+        jax.random.split(jax.random.key(1), 2))
+    ref = _brute_force_q(gamma)
+    for q in np.asarray(res.q_values):
+        assert _q_error(q, ref) < 0.04 * np.max(ref)          # within 4 % of max Q* (≈ 50)
+        assert np.argmax(q[[0, 2]], -1).tolist() == [0, 1]
+
+
+@pytest.mark.no_key_reuse_check
+def test_q_learning_vmap_equals_per_seed_and_seeds_differ():
+    env = GridWorld(["S..", ".#.", "..G"], slip=0.1, max_steps=20)
+    cfg = QLearningConfig(n_steps=300, gamma=0.9, epsilon=0.3, learning_rate=0.5)
+    train = jax.jit(make_q_learning_train(env, None, cfg))
+    keys = jax.random.split(jax.random.key(0), 2)
+    batch = jax.jit(jax.vmap(make_q_learning_train(env, None, cfg)))(keys)
+    for i in range(2):
+        single = train(jax.random.split(jax.random.key(0), 2)[i])
+        for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(batch)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b[i]), rtol=1e-6, atol=1e-6)
+    assert not np.array_equal(np.asarray(batch.step_rewards[0]), np.asarray(batch.step_rewards[1]))
+    # no recompilation on a second call with a fresh key
+    n0 = train._cache_size()
+    train(jax.random.key(7))
+    assert train._cache_size() == n0
+
+
+def test_q_learning_vmap_over_learning_rates():
+    env = three_state_mdp(max_steps=50)
+
+    def run(lr, key):
+        cfg = QLearningConfig(n_steps=200, gamma=0.9, epsilon=0.5, learning_rate=lr,
+                              lr_schedule="step", lr_decay=0.01, eval_every=100,
+                              eval_episodes=2, eval_max_steps=10)
+        return make_q_learning_train(env, None, cfg)(key).q_values
+
+    lrs = jnp.asarray([0.1, 0.5])
+    batch = jax.jit(jax.vmap(run))(lrs, jax.random.split(jax.random.key(3), 2))
+    for i, lr in enumerate([0.1, 0.5]):
+        key_i = jax.random.split(jax.random.key(3), 2)[i]
+        np.testing.assert_allclose(np.asarray(batch[i]), np.asarray(jax.jit(run)(lr, key_i)),
+                                   rtol=1e-5)
+
+
+@pytest.mark.no_key_reuse_check
+def test_count_bonus_explores_every_pair():
+    """Greedy with f(Q, N) = Q + κ/(1+N) tries every action of every reachable cell;
+    the greedy agent without the bonus (κ = 0, ε = 0) does not."""
+    layout = ["S...", ".#..", "...G"]
+    env = GridWorld(layout, step_reward=0.0, max_steps=30)
+    reachable = np.array([c not in "#G" for c in "".join(layout)])
+
+    def visits(kappa):
+        cfg = QLearningConfig(n_steps=3000, gamma=0.9, epsilon=0.0, kappa=kappa,
+                              exploration="count_bonus", learning_rate=0.5)
+        return np.asarray(jax.jit(make_q_learning_train(env, None, cfg))(
+            jax.random.key(0)).visits)
+
+    assert np.all(visits(2.0)[reachable] > 0)
+    assert np.any(visits(0.0)[reachable] == 0)
+
+
+@pytest.mark.no_key_reuse_check
+def test_td0_matches_policy_evaluation():
+    env = three_state_mdp(max_steps=100)
+    mdp = env.to_mdp()
+    pi = np.asarray(uniform_policy(mdp))
+    P, R = np.asarray(mdp.transitions, float), np.asarray(mdp.rewards, float)
+    v_ref = np.linalg.solve(np.eye(3) - 0.8 * np.einsum("sa,sat->st", pi, P),
+                            np.einsum("sa,sat,sat->s", pi, P, R))
+    cfg = TD0Config(policy=pi, n_steps=30_000, gamma=0.8, learning_rate=1.0,
+                    lr_schedule="visits", lr_decay=0.05)
+    res = jax.jit(make_td0_train(env, None, cfg))(jax.random.key(0))
+    np.testing.assert_allclose(np.asarray(res.values), v_ref, atol=1.0)
+    assert int(res.visits.sum()) == 30_000
+
+
+@pytest.mark.no_key_reuse_check
+def test_tour_chapter_12_quick(quick_chapter, chapter_checks):
+    tour_result, out = quick_chapter("tabular-rl")      # the tour's own key: fold_in(key(0), number)
+    chapter_checks("tabular-rl", tour_result, out)
+    res = tour_result.runs[0].result
+    assert res.metrics["qvi_policy_matches_gamma_0.90"] == 1.0
+    assert res.metrics["qvi_policy_matches_gamma_0.95"] == 1.0
+    assert res.metrics["grid_q_learning_success"] >= 0.9
+    for f in res.figures:
+        assert f.exists()
