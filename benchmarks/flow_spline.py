@@ -29,7 +29,7 @@ import numpy as np
 import optax
 
 from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
-from ._timing import block, time_first_call, time_interleaved
+from ._timing import time_first_call, time_interleaved
 
 NAME = "flow_spline"
 

@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxphys._checks import as_array, as_int, check_finite, check_in, check_key, \
-    check_positive, check_same_length, check_shape, is_concrete
+    check_same_length, check_shape, is_concrete
 from jaxphys.classical._common import as_features
 from jaxphys.classical._tree import CRITERIA, TreeParams, _leaf_index, _prepare, _tree_core
 

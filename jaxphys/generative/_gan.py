@@ -24,7 +24,7 @@ carry their batch statistics in the ``TrainState.model_state``.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import flax.linen as nn
 import jax
