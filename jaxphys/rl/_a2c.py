@@ -34,10 +34,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys._checks import as_int, check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, actor_critic_policy, check_float,
-                                         episode_summary, forward_fill, gae, init_runner,
-                                         make_act, make_actor_critic, rollout)
+from jaxphys._checks import check_key
+from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
+                                         check_rollout_config, episode_summary, gae, init_runner,
+                                         per_update_curve, make_act, make_actor_critic, rollout)
 
 __all__ = ["A2CConfig", "A2CResult", "make_train"]
 
@@ -74,15 +74,8 @@ class A2CResult(NamedTuple):
 
 def make_train(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig()):
     """Build ``train(key) -> A2CResult`` (see the module docstring)."""
-    if not isinstance(config, A2CConfig):
-        raise TypeError(f"config: expected an A2CConfig, got {type(config).__name__}")
+    batch_size, n_updates = check_rollout_config(config, A2CConfig)
     cfg = config
-    for name in ("total_timesteps", "n_envs", "n_steps"):
-        as_int(getattr(cfg, name), name, minimum=1)
-    batch_size = cfg.n_envs * cfg.n_steps
-    if cfg.total_timesteps < batch_size:
-        raise ValueError(f"total_timesteps: expected at least n_envs * n_steps = {batch_size}, "
-                         f"got {cfg.total_timesteps}")
     check_float(cfg.learning_rate, "learning_rate", low=0.0, strict_low=True)
     check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
     check_float(cfg.gae_lambda, "gae_lambda", low=0.0, high=1.0)
@@ -91,7 +84,6 @@ def make_train(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig()
     check_float(cfg.max_grad_norm, "max_grad_norm", low=0.0, strict_low=True)
     env_params = env.default_params() if env_params is None else env_params
     net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    n_updates = cfg.total_timesteps // batch_size
     value_b = jax.vmap(net.value, in_axes=(None, 0))
     dist_b = jax.vmap(net.dist, in_axes=(None, 0))
 
@@ -131,12 +123,6 @@ def make_train(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig()
 
         (params, _, _, _), metrics = jax.lax.scan(
             update, (params, opt_state, runner, key_loop), None, length=n_updates)
-        metrics["episode_return"] = forward_fill(metrics["episode_return"])
-        metrics["env_steps"] = (jnp.arange(1, n_updates + 1) * batch_size).astype(jnp.int32)
-        return A2CResult(params, metrics)
+        return A2CResult(params, per_update_curve(metrics, batch_size))
 
-    train.policy = lambda params, deterministic=True: actor_critic_policy(
-        net, params, deterministic=deterministic)
-    train.network = net
-    train.config = cfg
-    return train
+    return attach_policy(train, net, cfg)

@@ -269,6 +269,44 @@ def forward_fill(x: jax.Array) -> jax.Array:
     return jax.lax.scan(body, jnp.full_like(x[0], jnp.nan), x)[1]
 
 
+def check_rollout_config(cfg: Any, config_type: type, *int_fields: str) -> tuple[int, int]:
+    """Check an on-policy config's type and sizes; return ``(batch_size, n_updates)``.
+
+    ``batch_size = n_envs * n_steps`` transitions per update and
+    ``n_updates = total_timesteps // batch_size``; ``int_fields`` are further
+    fields that must be integers ≥ 1.
+    """
+    from jaxphys._checks import as_int
+
+    if not isinstance(cfg, config_type):
+        raise TypeError(f"config: expected a {config_type.__name__}, got {type(cfg).__name__}")
+    for name in ("total_timesteps", "n_envs", "n_steps", *int_fields):
+        as_int(getattr(cfg, name), name, minimum=1)
+    batch_size = cfg.n_envs * cfg.n_steps
+    if cfg.total_timesteps < batch_size:
+        raise ValueError(f"total_timesteps: expected at least n_envs * n_steps = {batch_size}, "
+                         f"got {cfg.total_timesteps}")
+    return batch_size, cfg.total_timesteps // batch_size
+
+
+def per_update_curve(metrics: dict, batch_size: int) -> dict:
+    """Per-update metrics of a scanned run with ``episode_return`` forward-filled over
+    updates in which no episode ended, and ``env_steps`` (n_updates,) int32 added."""
+    n_updates = metrics["episode_return"].shape[0]
+    metrics["episode_return"] = forward_fill(metrics["episode_return"])
+    metrics["env_steps"] = (jnp.arange(1, n_updates + 1) * batch_size).astype(jnp.int32)
+    return metrics
+
+
+def attach_policy(train: Callable, net: ActorCritic, cfg: Any) -> Callable:
+    """Give ``train`` its ``policy(params, deterministic=True)``, ``network`` and ``config``."""
+    train.policy = lambda params, deterministic=True: actor_critic_policy(
+        net, params, deterministic=deterministic)
+    train.network = net
+    train.config = cfg
+    return train
+
+
 def make_act(net: ActorCritic, params: ActorCriticParams) -> Callable:
     """Batched ``act(key, obs) -> (action, log_prob, value)`` sampling the policy."""
 

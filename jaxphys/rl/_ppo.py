@@ -42,10 +42,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys._checks import as_int, check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, actor_critic_policy, check_float,
-                                         episode_summary, forward_fill, gae, init_runner,
-                                         make_act, make_actor_critic, rollout)
+from jaxphys._checks import check_key
+from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
+                                         check_rollout_config, episode_summary, gae, init_runner,
+                                         per_update_curve, make_act, make_actor_critic, rollout)
 
 __all__ = ["PPOConfig", "PPOResult", "make_train"]
 
@@ -91,17 +91,10 @@ class PPOResult(NamedTuple):
 
 
 def _check_config(cfg: PPOConfig) -> PPOConfig:
-    if not isinstance(cfg, PPOConfig):
-        raise TypeError(f"config: expected a PPOConfig, got {type(cfg).__name__}")
-    for name in ("total_timesteps", "n_envs", "n_steps", "n_epochs", "n_minibatches"):
-        as_int(getattr(cfg, name), name, minimum=1)
-    batch = cfg.n_envs * cfg.n_steps
+    batch, _ = check_rollout_config(cfg, PPOConfig, "n_epochs", "n_minibatches")
     if batch % cfg.n_minibatches:
         raise ValueError(f"n_minibatches: must divide n_envs * n_steps = {batch}, "
                          f"got {cfg.n_minibatches}")
-    if cfg.total_timesteps < batch:
-        raise ValueError(f"total_timesteps: expected at least n_envs * n_steps = {batch}, "
-                         f"got {cfg.total_timesteps}")
     check_float(cfg.learning_rate, "learning_rate", low=0.0, strict_low=True)
     check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
     check_float(cfg.gae_lambda, "gae_lambda", low=0.0, high=1.0)
@@ -117,8 +110,7 @@ def make_train(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig()
     cfg = _check_config(config)
     env_params = env.default_params() if env_params is None else env_params
     net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    batch_size = cfg.n_envs * cfg.n_steps
-    n_updates = cfg.total_timesteps // batch_size
+    batch_size, n_updates = check_rollout_config(cfg, PPOConfig)
     mb_size = batch_size // cfg.n_minibatches
     value_b = jax.vmap(net.value, in_axes=(None, 0))
     dist_b = jax.vmap(net.dist, in_axes=(None, 0))
@@ -193,12 +185,6 @@ def make_train(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig()
 
         (params, _, _, _), metrics = jax.lax.scan(
             update, (params, opt_state, runner, key_loop), None, length=n_updates)
-        metrics["episode_return"] = forward_fill(metrics["episode_return"])
-        metrics["env_steps"] = (jnp.arange(1, n_updates + 1) * batch_size).astype(jnp.int32)
-        return PPOResult(params, metrics)
+        return PPOResult(params, per_update_curve(metrics, batch_size))
 
-    train.policy = lambda params, deterministic=True: actor_critic_policy(
-        net, params, deterministic=deterministic)
-    train.network = net
-    train.config = cfg
-    return train
+    return attach_policy(train, net, cfg)

@@ -40,10 +40,10 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from jaxphys._checks import as_int, check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, actor_critic_policy, check_float,
-                                         episode_summary, forward_fill, gae, init_runner,
-                                         make_act, make_actor_critic, rollout)
+from jaxphys._checks import check_key
+from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
+                                         check_rollout_config, episode_summary, gae, init_runner,
+                                         per_update_curve, make_act, make_actor_critic, rollout)
 
 __all__ = ["TRPOConfig", "TRPOResult", "make_train", "conjugate_gradient"]
 
@@ -109,16 +109,9 @@ def conjugate_gradient(matvec, b: jax.Array, n_iters: int) -> jax.Array:
 
 def make_train(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig()):
     """Build ``train(key) -> TRPOResult`` (see the module docstring)."""
-    if not isinstance(config, TRPOConfig):
-        raise TypeError(f"config: expected a TRPOConfig, got {type(config).__name__}")
+    batch_size, n_updates = check_rollout_config(config, TRPOConfig, "cg_iters",
+                                                 "backtrack_iters", "vf_iters")
     cfg = config
-    for name in ("total_timesteps", "n_envs", "n_steps", "cg_iters", "backtrack_iters",
-                 "vf_iters"):
-        as_int(getattr(cfg, name), name, minimum=1)
-    batch_size = cfg.n_envs * cfg.n_steps
-    if cfg.total_timesteps < batch_size:
-        raise ValueError(f"total_timesteps: expected at least n_envs * n_steps = {batch_size}, "
-                         f"got {cfg.total_timesteps}")
     check_float(cfg.max_kl, "max_kl", low=0.0, strict_low=True)
     check_float(cfg.damping, "damping", low=0.0)
     check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
@@ -126,7 +119,6 @@ def make_train(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig
     check_float(cfg.vf_learning_rate, "vf_learning_rate", low=0.0, strict_low=True)
     env_params = env.default_params() if env_params is None else env_params
     net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    n_updates = cfg.total_timesteps // batch_size
     value_b = jax.vmap(net.value, in_axes=(None, 0))
     dist_b = jax.vmap(net.dist, in_axes=(None, 0))
     fractions = 0.5 ** jnp.arange(cfg.backtrack_iters, dtype=jnp.float32)
@@ -205,12 +197,6 @@ def make_train(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig
 
         (params, _, _, _), metrics = jax.lax.scan(
             update, (params, vf_state, runner, key_loop), None, length=n_updates)
-        metrics["episode_return"] = forward_fill(metrics["episode_return"])
-        metrics["env_steps"] = (jnp.arange(1, n_updates + 1) * batch_size).astype(jnp.int32)
-        return TRPOResult(params, metrics)
+        return TRPOResult(params, per_update_curve(metrics, batch_size))
 
-    train.policy = lambda params, deterministic=True: actor_critic_policy(
-        net, params, deterministic=deterministic)
-    train.network = net
-    train.config = cfg
-    return train
+    return attach_policy(train, net, cfg)
