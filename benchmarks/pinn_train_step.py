@@ -26,8 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
-from ._timing import time_first_call, time_interleaved
+from ._runner import BenchResult, Context, Figure, fmt, register
+from ._train_variants import time_against_torch
+from ._timing import time_first_call
 
 NAME = "pinn_train_step"
 
@@ -154,31 +155,8 @@ def _setup_torch(cfg: dict, params: list, colloc: np.ndarray) -> dict:
 def pinn_train_step(ctx: Context) -> BenchResult:
     cfg = _config(ctx)
     jx = _setup_jaxphys(cfg, ctx)
-    variants = {"step": jx["step"], "scan": jx["scan"]}
-    tr = None
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        ctx.log("[bench]   torch not installed: peer skipped")
-    prev = torch.get_num_threads() if torch is not None else None
-    try:
-        if torch is not None:
-            torch.set_num_threads(cpu_count())
-            tr = _setup_torch(cfg, jx["params"]["field"], jx["colloc"])
-            tr["threads"] = cpu_count()
-            variants["torch"] = tr
-        timings = time_interleaved({k: v["run"] for k, v in variants.items()},
-                                   warmup=cfg["warmup"], repeats=cfg["repeats"],
-                                   pause_s=cfg["pause_s"])
-    finally:
-        if torch is not None:
-            torch.set_num_threads(prev)
-    for name, v in variants.items():
-        t = timings[name]
-        v["median"] = v["steps_per_call"] / t.median_s
-        v["best"] = v["steps_per_call"] / t.min_s
-        v["spread"] = t.max_s / t.min_s
+    tr = time_against_torch(jx, lambda: _setup_torch(cfg, jx["params"]["field"], jx["colloc"]),
+                            cfg, ctx)
 
     fig = {
         "jaxphys_compile_s": Figure(jx["step"]["compile_s"], "s", "jitted step, first call"),
