@@ -93,6 +93,14 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def peer_threads(ctx: Context) -> int:
+    """Threads for a peer library's own pool (torch, joblib, XGBoost): every core
+    (``cpu_count()``) for reported figures, one in quick mode. A quick run is a smoke test,
+    often beside other processes (the test suite runs on ``pytest -n auto``), and OpenMP
+    pools spin-waiting on shared cores are many times slower than one thread there."""
+    return 1 if ctx.quick else cpu_count()
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._runner import Context, cpu_count
+from ._runner import Context, peer_threads
 from ._timing import time_first_call, time_interleaved
 
 
@@ -114,8 +114,9 @@ def torch_step_runner(one_step: Callable[[int], Any], steps_per_call: int) -> di
 def time_against_torch(jx: dict, setup_torch: Callable[[], dict], cfg: dict,
                        ctx: Context) -> dict | None:
     """Time the jaxphys variants and (if torch imports) the torch peer interleaved, with
-    torch on ``cpu_count()`` threads. Fills ``median``/``best`` steps/s and ``spread``
-    (slowest/fastest repeat) into each runner; returns the torch runner or None."""
+    torch on ``peer_threads(ctx)`` threads (every core; one in quick mode). Fills
+    ``median``/``best`` steps/s and ``spread`` (slowest/fastest repeat) into each runner;
+    returns the torch runner or None."""
     try:
         import torch
     except ImportError:
@@ -126,9 +127,9 @@ def time_against_torch(jx: dict, setup_torch: Callable[[], dict], cfg: dict,
     prev_threads = torch.get_num_threads() if torch is not None else None
     try:
         if torch is not None:
-            torch.set_num_threads(cpu_count())
+            torch.set_num_threads(peer_threads(ctx))
             tr = setup_torch()
-            tr["threads"] = cpu_count()
+            tr["threads"] = peer_threads(ctx)
             variants["torch"] = tr
         timings = time_interleaved({k: v["run"] for k, v in variants.items()},
                                    warmup=cfg["warmup"], repeats=cfg["repeats"],

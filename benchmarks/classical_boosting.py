@@ -8,8 +8,8 @@ Data: scikit-learn's breast-cancer (569 × 30, 2 classes) and, in the full run, 
   ``jaxphys.classical.gb_fit`` (63 quantile thresholds per feature, one jitted
   ``lax.scan`` over the rounds, the ``K`` trees of a round under ``vmap``) vs
   ``sklearn.ensemble.GradientBoostingClassifier`` (exact split search) vs
-  ``xgboost.XGBClassifier(tree_method="hist", max_bin=64, n_jobs=<cores>)``
-  (XGBoost's default L2 leaf regularisation λ = 1 and min_child_weight = 1 kept);
+  ``xgboost.XGBClassifier(tree_method="hist", max_bin=64, n_jobs=<cores>)`` (one job in
+  quick mode; XGBoost's default L2 leaf regularisation λ = 1 and min_child_weight = 1 kept);
 * full run only: AdaBoost (SAMME, 50 stumps), ``adaboost_fit`` vs
   ``sklearn.ensemble.AdaBoostClassifier``.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
+from ._runner import BenchResult, Context, Figure, fmt, peer_threads, register
 from ._timing import time_first_call, time_fn
 
 NAME = "classical_boosting"
@@ -31,7 +31,7 @@ NAME = "classical_boosting"
 
 def _config(ctx: Context) -> dict:
     if ctx.quick:
-        return {"n_estimators": 20, "depth": 3, "repeats": 2, "datasets": ("breast_cancer",),
+        return {"n_estimators": 10, "depth": 2, "repeats": 1, "datasets": ("breast_cancer",),
                 "adaboost": False}
     return {"n_estimators": 100, "depth": 3, "repeats": 3,
             "datasets": ("breast_cancer", "digits"), "adaboost": True}
@@ -74,7 +74,7 @@ def _case(name: str, cfg: dict, ctx: Context) -> dict:
 
         def xgb():
             return XGBClassifier(n_estimators=n_est, max_depth=depth, learning_rate=0.1,
-                                 tree_method="hist", max_bin=64, n_jobs=cpu_count(),
+                                 tree_method="hist", max_bin=64, n_jobs=peer_threads(ctx),
                                  random_state=0).fit(xtr, ytr)
 
         xgb_t = time_fn(xgb, warmup=1, repeats=reps)
@@ -149,6 +149,6 @@ def classical_boosting(ctx: Context) -> BenchResult:
         config={**cfg, "datasets": list(cfg["datasets"])}, figures=fig, table=table,
         notes=("jaxphys gradient boosting: steady state with a fresh key per repeat (same "
                "shapes: no recompilation).",
-               "XGBoost: tree_method='hist', max_bin=64, n_jobs=all cores; its default "
+               f"XGBoost: tree_method='hist', max_bin=64, n_jobs={peer_threads(ctx)}; its default "
                "λ = 1 leaf regularisation differs slightly from the others' plain Newton "
                "leaves."))

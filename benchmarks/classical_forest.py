@@ -9,7 +9,7 @@ Data: scikit-learn's breast-cancer (569 × 30, 2 classes) and the 8×8 digits
 * forest: ``jaxphys.classical.forest_fit`` (100 trees of depth 8, bootstrap,
   √d features per split, trees under ``vmap``, ``unroll_levels=True``) vs
   ``sklearn.ensemble.RandomForestClassifier(n_estimators=100, max_depth=8,
-  n_jobs=<cores>)``.
+  n_jobs=<cores>)`` (one job in quick mode).
 
 jaxphys first calls (trace + compile + run) are reported apart from the steady
 state (median of timed repeats with fresh keys, blocked on the outputs).
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
+from ._runner import BenchResult, Context, Figure, fmt, peer_threads, register
 from ._timing import time_first_call, time_fn
 
 NAME = "classical_forest"
@@ -29,7 +29,7 @@ NAME = "classical_forest"
 
 def _config(ctx: Context) -> dict:
     if ctx.quick:
-        return {"depth": 3, "n_trees": 8, "repeats": 2, "datasets": ("breast_cancer",)}
+        return {"depth": 2, "n_trees": 4, "repeats": 1, "datasets": ("breast_cancer",)}
     return {"depth": 8, "n_trees": 100, "repeats": 3, "datasets": ("breast_cancer", "digits")}
 
 
@@ -65,7 +65,7 @@ def _case(name: str, cfg: dict, ctx: Context) -> dict:
 
     def sk_forest():
         return RandomForestClassifier(n_estimators=n_trees, max_depth=depth, random_state=0,
-                                      n_jobs=cpu_count()).fit(xtr, ytr)
+                                      n_jobs=peer_threads(ctx)).fit(xtr, ytr)
 
     sk_t = time_fn(sk_forest, warmup=0, repeats=cfg["repeats"])
     out["forest"] = {"compile_s": compile_s, "s": t.median_s, "sk_s": sk_t.median_s,

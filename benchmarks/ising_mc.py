@@ -1,7 +1,7 @@
 """Ising checkerboard Metropolis: jaxphys against a vectorised NumPy implementation.
 
-Both run the same algorithm on ``C = 64`` independent chains of an L×L periodic
-lattice (L = 64 and 256; 16 and 32 in quick mode), each chain at its own
+Both run the same algorithm on ``C = 64`` (16 in quick mode) independent chains of an
+L×L periodic lattice (L = 64 and 256; 16 in quick mode), each chain at its own
 temperature (spread over 1.5–3.5): a sweep updates the even sublattice
 (``(i + j)`` even) then the odd one, each site flipping with probability
 ``min(1, exp(-β ΔE))``, ``ΔE = 2 s_i Σ_nn s_j``, one uniform random number per site
@@ -33,7 +33,7 @@ NAME = "ising_mc"
 
 def _config(ctx: Context) -> dict:
     if ctx.quick:
-        return {"sizes": (32,), "chains": 64, "sweeps": 4, "repeats": 3, "warmup": 1}
+        return {"sizes": (16,), "chains": 16, "sweeps": 4, "repeats": 2, "warmup": 1}
     return {"sizes": (64, 256), "chains": 64, "sweeps": 50, "repeats": 5, "warmup": 1}
 
 

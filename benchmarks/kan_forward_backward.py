@@ -16,14 +16,15 @@ to every trainable parameter (no optimiser update).
 
 Compile time (first call: trace + compile + run, blocked) is reported apart from
 the steady state (median over interleaved repeats, each blocked on its outputs).
-A peer that is missing or fails is skipped with its reason in the notes.
+A peer that is missing or fails is skipped with its reason in the notes. Quick mode
+skips pykan (importing it alone, with sympy and pandas, costs seconds).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
+from ._runner import BenchResult, Context, Figure, fmt, peer_threads, register
 from ._timing import time_first_call, time_interleaved
 
 NAME = "kan_forward_backward"
@@ -127,6 +128,9 @@ def kan_forward_backward(ctx: Context) -> BenchResult:
     x_np, y_np = _data(cfg)
     variants, notes = {}, []
     setups = {"jaxphys": _setup_jaxphys, "jaxkan": _setup_jaxkan, "pykan": _setup_pykan}
+    if ctx.quick:
+        del setups["pykan"]
+        notes.append("pykan skipped in quick mode")
     versions = {}
     for name, setup in setups.items():
         try:
@@ -144,8 +148,8 @@ def kan_forward_backward(ctx: Context) -> BenchResult:
     if "pykan" in variants:
         import torch
         prev = torch.get_num_threads()
-        torch.set_num_threads(cpu_count())
-        torch_threads = cpu_count()
+        torch.set_num_threads(peer_threads(ctx))
+        torch_threads = peer_threads(ctx)
     try:
         timings = time_interleaved({k: v["run"] for k, v in variants.items()},
                                    warmup=cfg["warmup"], repeats=cfg["repeats"])

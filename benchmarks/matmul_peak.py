@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._runner import BenchResult, Context, Figure, cpu_count, register
+from ._runner import BenchResult, Context, Figure, peer_threads, register
 from ._timing import time_first_call, time_interleaved
 
 NAME = "matmul_peak"
@@ -50,7 +50,7 @@ def matmul_peak(ctx: Context) -> BenchResult:
     prev = torch.get_num_threads() if torch is not None else None
     try:
         if torch is not None:
-            torch.set_num_threads(cpu_count())
+            torch.set_num_threads(peer_threads(ctx))
             ta, tb = torch.from_numpy(a_np), torch.from_numpy(b_np)
             runners["torch"] = lambda: torch.mm(ta, tb)
         # Interleaved repeats: both libraries see the same machine load.
@@ -71,7 +71,8 @@ def matmul_peak(ctx: Context) -> BenchResult:
         tt = times["torch"]
         figures["torch_peak_gflops"] = Figure(
             flops / tt.min_s / 1e9, "GFLOP/s",
-            f"torch.mm float32 {n}x{n} on CPU, {cpu_count()} threads, best of {tt.repeats}")
+            f"torch.mm float32 {n}x{n} on CPU, {peer_threads(ctx)} threads, best of "
+            f"{tt.repeats}")
     ctx.log(f"[bench]   jnp.dot {n}x{n}: {figures['peak_gflops'].value:.1f} GFLOP/s peak")
     return BenchResult(
         description="Peak float32 matrix-multiply throughput of jitted `jnp.dot` on the JAX "

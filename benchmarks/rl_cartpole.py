@@ -1,7 +1,7 @@
 """CartPole environment throughput: jaxphys vs gymnax vs gymnasium, in the same run.
 
 Steps per second of CartPole-v1 under uniformly random actions, at 1, 1024 and
-4096 parallel environments (1 and 64 in quick mode), counted as
+4096 parallel environments (16 in quick mode), counted as
 ``n_envs × steps``:
 
 * jaxphys: ``jaxphys.rl.envs.CartPole``; ``jax.vmap(env.step)`` (auto-reset
@@ -13,7 +13,8 @@ Steps per second of CartPole-v1 under uniformly random actions, at 1, 1024 and
   vectorised, with auto-reset), stepped from Python with a numpy action array.
 
 The JAX variants report their first call (trace + compile + run) apart; every
-timing blocks on its outputs. Repeats are interleaved round-robin so the three
+timing blocks on its outputs. A peer that is not installed (gymnax, gymnasium) is
+skipped, with a note. Repeats are interleaved round-robin so the three
 see the same machine load. Ratios are jaxphys steps/s over the peer's (> 1:
 jaxphys faster).
 """
@@ -31,8 +32,8 @@ NAME = "rl_cartpole"
 
 
 def _config(ctx: Context) -> dict:
-    if ctx.quick:
-        return {"n_envs": (1, 64), "scan_steps": {1: 200, 64: 50}, "gym_steps": {1: 200, 64: 50},
+    if ctx.quick:   # one size: each size compiles two scans (jaxphys, gymnax)
+        return {"n_envs": (16,), "scan_steps": {16: 50}, "gym_steps": {16: 50},
                 "warmup": 1, "repeats": 2}
     return {"n_envs": (1, 1024, 4096), "scan_steps": {1: 20_000, 1024: 1_000, 4096: 500},
             "gym_steps": {1: 5_000, 1024: 200, 4096: 100}, "warmup": 1, "repeats": 5}
@@ -109,12 +110,25 @@ def _gymnasium(n_envs: int, n_steps: int):
     return run
 
 
+def _version(dist: str) -> str | None:
+    """The installed version of ``dist``, or None when it is not installed."""
+    import importlib.metadata
+    import importlib.util
+
+    if importlib.util.find_spec(dist) is None:
+        return None
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @register(NAME)
 def rl_cartpole(ctx: Context) -> BenchResult:
-    import gymnasium
-    import gymnax
-
     cfg = _config(ctx)
+    peers = [name for name in ("gymnax", "gymnasium") if _version(name) is not None]
+    notes = [f"{name} not installed: peer skipped" for name in ("gymnax", "gymnasium")
+             if name not in peers]
     figures: dict = {}
     table = [["parallel envs", "jaxphys steps/s", "gymnax steps/s", "gymnasium vector steps/s",
               "× gymnax", "× gymnasium", "jaxphys / gymnax compile (s)"]]
@@ -122,41 +136,48 @@ def rl_cartpole(ctx: Context) -> BenchResult:
     for n in cfg["n_envs"]:
         k_steps, g_steps = cfg["scan_steps"][n], cfg["gym_steps"][n]
         ctx.log(f"{NAME}: {n} envs")
-        jp, gx = _jaxphys(n, k_steps), _gymnax(n, k_steps)
-        jp_compile, _ = time_first_call(jp, key)
-        gx_compile, _ = time_first_call(gx, key)
-        gym_run = _gymnasium(n, g_steps)
-        t = time_interleaved({"jaxphys": lambda: jp(key), "gymnax": lambda: gx(key),
-                              "gymnasium": gym_run}, warmup=cfg["warmup"],
-                             repeats=cfg["repeats"])
-        sps = {"jaxphys": n * k_steps / t["jaxphys"].median_s,
-               "gymnax": n * k_steps / t["gymnax"].median_s,
-               "gymnasium": n * g_steps / t["gymnasium"].median_s}
-        figures |= {
-            f"jaxphys_steps_per_s_{n}": Figure(sps["jaxphys"], "steps/s",
-                                               f"jaxphys CartPole, {n} envs, median"),
-            f"gymnax_steps_per_s_{n}": Figure(sps["gymnax"], "steps/s",
-                                              f"gymnax CartPole-v1, {n} envs, median"),
-            f"gymnasium_steps_per_s_{n}": Figure(sps["gymnasium"], "steps/s",
-                                                 f"gymnasium CartPoleVectorEnv, {n} envs"),
-            f"ratio_jaxphys_over_gymnax_{n}": Figure(sps["jaxphys"] / sps["gymnax"], "1",
-                                                     f"steps/s ratio at {n} envs"),
-            f"ratio_jaxphys_over_gymnasium_{n}": Figure(sps["jaxphys"] / sps["gymnasium"], "1",
-                                                        f"steps/s ratio at {n} envs"),
-            f"jaxphys_compile_s_{n}": Figure(jp_compile, "s", "first call, jaxphys scan"),
-            f"gymnax_compile_s_{n}": Figure(gx_compile, "s", "first call, gymnax scan"),
-        }
-        table.append([str(n), fmt(sps["jaxphys"]), fmt(sps["gymnax"]), fmt(sps["gymnasium"]),
-                      fmt(sps["jaxphys"] / sps["gymnax"], 3),
-                      fmt(sps["jaxphys"] / sps["gymnasium"], 3),
-                      f"{jp_compile:.2f} / {gx_compile:.2f}"])
+        jp = _jaxphys(n, k_steps)
+        compile_s = {"jaxphys": time_first_call(jp, key)[0]}
+        runners = {"jaxphys": lambda: jp(key)}
+        if "gymnax" in peers:
+            gx = _gymnax(n, k_steps)
+            compile_s["gymnax"] = time_first_call(gx, key)[0]
+            runners["gymnax"] = lambda: gx(key)
+        if "gymnasium" in peers:
+            runners["gymnasium"] = _gymnasium(n, g_steps)
+        t = time_interleaved(runners, warmup=cfg["warmup"], repeats=cfg["repeats"])
+        sps = {name: n * (g_steps if name == "gymnasium" else k_steps) / t[name].median_s
+               for name in runners}
+        figures[f"jaxphys_steps_per_s_{n}"] = Figure(sps["jaxphys"], "steps/s",
+                                                     f"jaxphys CartPole, {n} envs, median")
+        if "gymnax" in sps:
+            figures[f"gymnax_steps_per_s_{n}"] = Figure(sps["gymnax"], "steps/s",
+                                                        f"gymnax CartPole-v1, {n} envs, median")
+        if "gymnasium" in sps:
+            figures[f"gymnasium_steps_per_s_{n}"] = Figure(
+                sps["gymnasium"], "steps/s", f"gymnasium CartPoleVectorEnv, {n} envs")
+        for peer in ("gymnax", "gymnasium"):
+            if peer in sps:
+                figures[f"ratio_jaxphys_over_{peer}_{n}"] = Figure(
+                    sps["jaxphys"] / sps[peer], "1", f"steps/s ratio at {n} envs")
+        figures[f"jaxphys_compile_s_{n}"] = Figure(compile_s["jaxphys"], "s",
+                                                   "first call, jaxphys scan")
+        if "gymnax" in compile_s:
+            figures[f"gymnax_compile_s_{n}"] = Figure(compile_s["gymnax"], "s",
+                                                      "first call, gymnax scan")
+
+        def ratio(peer):
+            return fmt(sps["jaxphys"] / sps[peer], 3) if peer in sps else fmt(None)
+
+        table.append([str(n), fmt(sps["jaxphys"]), fmt(sps.get("gymnax")),
+                      fmt(sps.get("gymnasium")), ratio("gymnax"), ratio("gymnasium"),
+                      " / ".join(fmt(compile_s.get(k), 3) for k in ("jaxphys", "gymnax"))])
     return BenchResult(
         description="CartPole-v1 environment steps per second under random actions: jaxphys "
                     "vs gymnax (same vmap + lax.scan) vs gymnasium's numpy vector env.",
         config={"n_envs": list(cfg["n_envs"]), "scan_steps": cfg["scan_steps"],
                 "gymnasium_steps": cfg["gym_steps"], "repeats": cfg["repeats"],
-                "gymnax": gymnax.__version__ if hasattr(gymnax, "__version__") else None,
-                "gymnasium": gymnasium.__version__},
+                "gymnax": _version("gymnax"), "gymnasium": _version("gymnasium")},
         figures=figures, table=table,
         notes=("steps/s count n_envs × steps; auto-reset included in all three",
-               "random actions drawn inside the scan (JAX) or by numpy (gymnasium)"))
+               "random actions drawn inside the scan (JAX) or by numpy (gymnasium)", *notes))

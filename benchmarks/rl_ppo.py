@@ -13,7 +13,8 @@ norm 0.5, separate 64-64 tanh actor and critic) for at most 5·10⁵ steps:
   jitted ``train`` (compile apart); its greedy evaluation (128 episodes) every
   ``eval_freq`` steps is the reached-475 signal (evaluation time included in
   its run time: a small handicap, noted).
-* stable-baselines3 PPO, PyTorch CPU, ``torch.set_num_threads`` = cores: wall
+* stable-baselines3 PPO, PyTorch CPU, ``torch.set_num_threads`` = cores (one in
+  quick mode): wall
   clock of ``learn`` with a callback that stops as soon as the training
   episodes finishing in a rollout have mean return ≥ 475 (same criterion as
   jaxphys).
@@ -31,7 +32,7 @@ import time
 import jax
 import numpy as np
 
-from ._runner import BenchResult, Context, Figure, cpu_count, fmt, register
+from ._runner import BenchResult, Context, Figure, fmt, peer_threads, register
 from ._timing import block
 
 NAME = "rl_ppo"
@@ -127,13 +128,11 @@ def _rejax(cfg: dict) -> dict:
             "final_eval": float(curve[-1]), "annealed_lr": False}
 
 
-def _sb3(cfg: dict) -> dict:
+def _sb3(cfg: dict, threads: int) -> dict:
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
-
-    torch.set_num_threads(cpu_count())
 
     class StopAt(BaseCallback):
         def __init__(self):
@@ -167,13 +166,18 @@ def _sb3(cfg: dict) -> dict:
                 policy_kwargs={"net_arch": {"pi": [cfg["hidden"]] * 2, "vf": [cfg["hidden"]] * 2},
                                "activation_fn": torch.nn.Tanh}, device="cpu", verbose=0)
     cb = StopAt()
-    start = time.perf_counter()
-    model.learn(total_timesteps=total, callback=cb)
-    wall = time.perf_counter() - start
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        start = time.perf_counter()
+        model.learn(total_timesteps=total, callback=cb)
+        wall = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(prev_threads)
     return {"run_s": wall,
             "to_target_s": cb.reached_wall - start if cb.reached_at is not None else None,
             "at_step": cb.reached_at, "steps": int(model.num_timesteps),
-            "torch": torch.__version__, "threads": torch.get_num_threads()}
+            "torch": torch.__version__, "threads": threads}
 
 
 @register(NAME)
@@ -191,7 +195,7 @@ def rl_ppo(ctx: Context) -> BenchResult:
             rj = {"error": repr(err)}
     ctx.log(f"{NAME}: stable-baselines3")
     try:
-        sb = _sb3(cfg)
+        sb = _sb3(cfg, peer_threads(ctx))
     except Exception as err:  # noqa: BLE001
         sb = {"error": repr(err)}
 

@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a repository folder, not an inst
 
 from benchmarks import REGISTRY  # noqa: E402
 from benchmarks.__main__ import main  # noqa: E402
+from benchmarks._runner import Context, cpu_count, peer_threads  # noqa: E402
 from benchmarks._timing import Timing, time_fn, time_interleaved  # noqa: E402
 from benchmarks.mlp_train_step import flop_counts  # noqa: E402
 
@@ -75,7 +76,7 @@ def test_matmul_peak_figures(quick_run):
 def test_mlp_jaxphys_figures(quick_run):
     doc, md, _ = quick_run
     bench = doc["benchmarks"]["mlp_train_step"]
-    figs, cfg = bench["figures"], bench["config"]
+    figs = bench["figures"]
     for key in JAX_KEYS:
         assert _positive_finite(figs[key]), (key, figs[key])
         assert bench["units"][key] and bench["labels"][key]
@@ -104,7 +105,8 @@ def test_mlp_torch_figures(quick_run):
         assert _positive_finite(figs[key]), (key, figs[key])
     assert figs["ratio_jaxphys_over_torch"] == pytest.approx(
         figs["jaxphys_steps_per_s"] / figs["torch_steps_per_s"], rel=1e-9)
-    assert bench["config"]["torch_threads"] == doc["machine"]["cpu_count"]
+    # every core for reported figures; one in quick mode (see test_peer_threads)
+    assert bench["config"]["torch_threads"] == 1
     assert doc["machine"]["torch"].startswith("2.")
     assert "PyTorch" in md
 
@@ -116,6 +118,14 @@ def test_flop_count_closed_form():
     assert counts["forward"] == forward == 342_360_064
     assert counts["step"] == 3 * forward
     assert counts["step_matmul_exact"] == 3 * forward - 2 * 256 * 784 * 512
+
+
+def test_peer_threads():
+    def ctx(quick):
+        return Context(quick=quick, results={}, log=lambda msg: None)
+
+    assert peer_threads(ctx(True)) == 1
+    assert peer_threads(ctx(False)) == cpu_count() >= 1
 
 
 def test_time_fn_counts_calls_and_orders_stats():

@@ -237,19 +237,44 @@ def test_burgers_full_accuracy():
     assert err <= 5e-3, err
 
 
+def _burgers_observations(nu, n):
+    """``n`` uniform points of ``[-1, 1] × [0, 1]`` and the Cole–Hopf solution there (float64
+    quadrature, handed to the PINN in float32)."""
+    rng = np.random.default_rng(0)
+    pts = np.stack([rng.uniform(-1, 1, n), rng.uniform(0, 1, n)], 1)
+    with jax.enable_x64(True):
+        vals = np.asarray(burgers_cole_hopf(pts[:, 0], pts[:, 1], nu))
+    return pts.astype(np.float32), vals.astype(np.float32)
+
+
 @pytest.mark.no_key_reuse_check
 def test_burgers_inverse_recovers_nu():
+    """Always-run variant at ν = 0.03 (a wide shock; the canonical ν = 0.01/π is the slow
+    test below)."""
     nu_true = 0.03
-    rng = np.random.default_rng(0)
-    pts = np.stack([rng.uniform(-1, 1, 1000), rng.uniform(0, 1, 1000)], 1)
-    with jax.enable_x64(True):
-        vals = np.asarray(burgers_cole_hopf(pts[:, 0], pts[:, 1], nu_true))
-    res = burgers_inverse(jax.random.key(1), pts.astype(np.float32), vals.astype(np.float32),
-                          nu_init=0.1, widths=(20,) * 3, n_collocation=1000, n_adam=1500,
+    pts, vals = _burgers_observations(nu_true, 1000)
+    res = burgers_inverse(jax.random.key(1), pts, vals, nu_init=0.1, widths=(20,) * 3,
+                          data_weight=1.0, n_collocation=1000, n_adam=1500,
                           learning_rate=3e-3, n_lbfgs=500)
     assert abs(res.nu / nu_true - 1) < 0.05, res.nu
     with pytest.raises(ValueError, match="points"):
         burgers_inverse(jax.random.key(1), pts[:, :1], vals)
+
+
+@pytest.mark.slow
+@pytest.mark.no_key_reuse_check
+def test_burgers_inverse_canonical_nu():
+    """Done-when: ν = 0.01/π recovered within 5 % from 2000 noise-free observations (Raissi
+    et al. 2019), starting 30× too large. Measured: ν = 3.1931e-3, relative error 3.2e-3
+    (seed 2 of the same recipe: 7.5e-3); under the suite's XLA optimisation level 0:
+    3.2015e-3, 5.8e-3. 430-610 s on a heavily loaded 2-core machine."""
+    pts, vals = _burgers_observations(BURGERS_NU, 2000)
+    res = burgers_inverse(jax.random.key(1), pts, vals, nu_init=0.1, widths=(20,) * 6,
+                          data_weight=10.0, n_collocation=2000, n_adam=2000,
+                          learning_rate=3e-3, rar_rounds=2, rar_points=500, rar_adam=500,
+                          n_lbfgs=4000)
+    assert abs(res.nu / BURGERS_NU - 1) < 0.05, res.nu
+    assert res.solution.result.collocation.shape == (3000, 2)          # RAR added 2 × 500
 
 
 def test_pinn_net_and_seeds():

@@ -77,7 +77,7 @@ def test_empirical_correlation_map_width_1000():
     qs = fixed_point_length(sw, sb)
     c_in = jnp.linspace(-0.8, 1.0, 8)
     emp = empirical_correlation_map(jax.random.key(0), c_in, qs, sw, sb, width=1000,
-                                    n_networks=6)
+                                    n_networks=100)   # O(width) per layer: many are cheap
     mf = jax.vmap(lambda c: correlation_map(c, sw, sb))(c_in)
     assert np.max(np.abs(np.asarray(emp) - np.asarray(mf))) < 0.02
     # a deep network: correlations of two inputs follow the iterated map layer by layer

@@ -1,4 +1,5 @@
-"""Bijectors that distrax lacks: a fixed permutation and the MAF autoregressive affine map."""
+"""Bijectors that distrax lacks: a fixed permutation, a statically split coupling layer and
+the MAF autoregressive affine map."""
 
 from __future__ import annotations
 
@@ -34,6 +35,101 @@ class Permute(distrax.Bijector):
 
     def inverse_and_log_det(self, y):
         return y[..., self._inv], jnp.zeros(y.shape[:-1], y.dtype)
+
+
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """A slice for an arithmetic run of indices (a strided view, no gather), else ``idx``."""
+    if idx.size <= 1:
+        return slice(int(idx[0]), int(idx[0]) + 1) if idx.size else slice(0, 0)
+    step = int(idx[1] - idx[0])
+    if step > 0 and np.array_equal(idx, np.arange(idx[0], idx[-1] + 1, step)):
+        return slice(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx
+
+
+class SplitCoupling(distrax.Bijector):
+    r"""Coupling layer that splits the coordinates statically (event_ndims 1).
+
+    With ``mask`` (d,) bool (True = passed through and conditioned on), the layer maps
+
+    .. math:: y_{\bar m} = g_{θ(x_m)}(x_{\bar m}), \quad y_m = x_m, \quad
+              \log|\det J| = \sum_{i \in \bar m} \log|g'_{θ,i}(x_i)|,
+
+    where ``θ = conditioner(m ⊙ x)`` (the conditioner sees the full-width input with the
+    transformed coordinates zeroed, exactly as ``distrax.MaskedCoupling``). It is the
+    same map as ``distrax.MaskedCoupling(mask, conditioner, bijector)``, but the inner
+    elementwise bijector runs only on the transformed coordinates (the index sets are
+    known at trace time), instead of on every coordinate followed by a mask.
+
+    Args:
+        mask: (d,) bool, True where the coordinate is kept.
+        conditioner: ``x (..., d) -> params (..., d, P)``; only the rows of the
+            transformed coordinates are used.
+        bijector: ``params (..., n, P) -> `` an elementwise (event_ndims 0) distrax
+            bijector acting on (..., n), ``n`` = number of transformed coordinates.
+
+    Example:
+        >>> import distrax, jax.numpy as jnp
+        >>> def conditioner(x):      # every row's shift: the sum of the kept coordinates
+        ...     return jnp.broadcast_to(jnp.sum(x, -1, keepdims=True), x.shape)[..., None]
+        >>> layer = SplitCoupling(jnp.array([True, False]), conditioner,
+        ...                       lambda p: distrax.ScalarAffine(shift=p[..., 0]))
+        >>> layer.forward(jnp.array([2.0, 1.0]))      # y_1 = x_1 + x_0
+        Array([2., 3.], dtype=float32)
+    """
+
+    def __init__(self, mask, conditioner: Callable, bijector: Callable):
+        super().__init__(event_ndims_in=1)
+        mask = np.asarray(mask)
+        if mask.ndim != 1 or mask.dtype != bool:
+            raise ValueError(f"mask: expected a (d,) bool array, got dtype {mask.dtype} and "
+                             f"shape {mask.shape}")
+        if mask.all():
+            raise ValueError("mask: expected at least one transformed (False) coordinate")
+        self._mask = mask
+        self._d = mask.size
+        keep, move = np.flatnonzero(mask), np.flatnonzero(~mask)
+        self._keep, self._move = _as_slice(keep), _as_slice(move)
+        # reassembly by concatenation when the kept and moved sets are two blocks
+        self._blocks = None
+        if keep.size == 0:
+            self._blocks = ()
+        elif keep.max() < move.min():
+            self._blocks = ("keep", "move")
+        elif move.max() < keep.min():
+            self._blocks = ("move", "keep")
+        self._conditioner = conditioner
+        self._bijector = bijector
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._mask
+
+    def _check(self, x):
+        if x.ndim < 1 or x.shape[-1] != self._d:
+            raise ValueError(f"x: expected shape (..., {self._d}), got {tuple(x.shape)}")
+
+    def _apply(self, x, direction: str):
+        x = jnp.asarray(x)
+        self._check(x)
+        mask = jnp.broadcast_to(jnp.asarray(self._mask), x.shape)
+        params = self._conditioner(jnp.where(mask, x, jnp.zeros((), x.dtype)))
+        inner = self._bijector(params[..., self._move, :])
+        y_move, log_det = getattr(inner, direction)(x[..., self._move])
+        if self._blocks == ():
+            y = y_move
+        elif self._blocks is not None:
+            parts = {"keep": x[..., self._keep], "move": y_move}
+            y = jnp.concatenate([parts[b] for b in self._blocks], axis=-1)
+        else:
+            y = x.at[..., self._move].set(y_move)
+        return y, jnp.sum(log_det, axis=-1)
+
+    def forward_and_log_det(self, x):
+        return self._apply(x, "forward_and_log_det")
+
+    def inverse_and_log_det(self, y):
+        return self._apply(y, "inverse_and_log_det")
 
 
 class MaskedAutoregressiveAffine(distrax.Bijector):

@@ -382,7 +382,8 @@ def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x
         data["y"] = y
     init_key, fit_key = jax.random.split(key)
     t0 = jnp.zeros((1,), jnp.int32)
-    params = model.init(init_key, data["x"][:1], t0, None if y is None else data["y"][:1])
+    params = jax.jit(model.init)(init_key, data["x"][:1], t0,
+                                 None if y is None else data["y"][:1])   # compiled: see init_gan
     n_steps = as_int(n_steps, "n_steps", minimum=1)
     sched = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.05)
     opt = optax.adam(sched)

@@ -21,7 +21,10 @@ samples of ``q(·|c)``) or a batch ``(n, c)`` matching a batch of ``x`` in
 high-dimensional context first; it is trained jointly.
 
 Every conditioner's last layer is zero-initialised, so ``init`` returns the identity
-flow: ``log_prob`` is the standard-normal log-density.
+flow: ``log_prob`` is the standard-normal log-density. A flow with ``standardise=True``
+(the default of :class:`RealNVP`) ends with a trainable elementwise affine layer that
+``init`` sets from the rows of ``example_x``: the flow then starts as the diagonal
+Gaussian fit to them (the identity again for a single row).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_array, check_finite, check_key
-from ._bijectors import MaskedAutoregressiveAffine, Permute, StandardNormal
+from ._bijectors import MaskedAutoregressiveAffine, Permute, SplitCoupling, StandardNormal
 from ._conditioners import MADE, CouplingNet
+from ._spline import RationalQuadraticSpline
 
 
 class FlowDistribution(distrax.Transformed):
@@ -73,6 +77,7 @@ class _Flow:
     permutation: str | None = "reverse"
     embedding: nn.Module | None = None
     seed: int = 0
+    standardise: bool = False
 
     # -- subclass hooks -------------------------------------------------------------
     n_params: int = dataclasses.field(default=2, init=False)
@@ -99,13 +104,16 @@ class _Flow:
             raise ValueError("hidden: expected at least one hidden width, got ()")
 
     def init(self, key: jax.Array, example_x, context=None) -> dict:
-        """Parameters ``{'layers': [...], 'embedding': ...}`` for data shaped like
-        ``example_x`` ((d,) or (n, d)) and, for a conditional flow, a context like
-        ``context`` ((c,) or (n, c)). The flow starts as the identity map."""
+        """Parameters ``{'layers': [...], 'embedding': ..., 'affine': ...}`` for data
+        shaped like ``example_x`` ((d,) or (n, d)) and, for a conditional flow, a
+        context like ``context`` ((c,) or (n, c)). The coupling layers start as the
+        identity map; with ``standardise`` the output affine layer starts at the mean
+        and standard deviation of the rows of ``example_x`` (the identity for a single
+        row), so the flow starts as the diagonal Gaussian fit to ``example_x``."""
         check_key(key, "key")
         self._check()
-        x = as_array(example_x, "example_x", ndim=(1, 2))
-        x = jnp.atleast_2d(x)[:1]
+        x_all = jnp.atleast_2d(as_array(example_x, "example_x", ndim=(1, 2)))
+        x = x_all[:1]
         net = self._net()
         emb_key, *layer_keys = jax.random.split(key, int(self.n_layers) + 1)
         params: dict[str, Any] = {}
@@ -118,6 +126,18 @@ class _Flow:
         elif self.embedding is not None:
             raise ValueError("context: an embedding network needs an example context")
         params["layers"] = [net.init(k, x, ctx) for k in layer_keys]
+        if self.standardise:
+            # the data's dtype (float64 under x64: distrax inverts the affine with
+            # exp(-log_scale), which in float32 is not the exact inverse of exp(log_scale))
+            dtype = (x_all.dtype if jnp.issubdtype(x_all.dtype, jnp.floating)
+                     else jax.tree.leaves(params["layers"])[0].dtype)
+            if x_all.shape[0] > 1:
+                std = jnp.std(x_all, axis=0)
+                shift = jnp.mean(x_all, axis=0)
+                log_scale = jnp.log(jnp.where(std > 0, std, 1.0))     # constant column: 1
+            else:
+                shift = log_scale = jnp.zeros(x.shape[-1])
+            params["affine"] = {"shift": shift.astype(dtype), "log_scale": log_scale.astype(dtype)}
         return params
 
     def _embed(self, params, context):
@@ -133,11 +153,10 @@ class _Flow:
                              f"shape {tuple(context.shape)}")
         if "embedding" in params:
             try:
-                out = jax.eval_shape(self.embedding.apply, params["embedding"], context)
+                jax.eval_shape(self.embedding.apply, params["embedding"], context)
             except (flax.errors.ScopeParamShapeError, TypeError, ValueError) as err:
                 raise ValueError(f"context: shape {tuple(context.shape)} does not fit the "
                                  f"embedding network ({err})") from None
-            del out
             return self.embedding.apply(params["embedding"], context)
         if context.shape[-1] != c_dim:
             raise ValueError(f"context: expected shape (c,) or (n, c) with c={c_dim}, got "
@@ -155,6 +174,12 @@ class _Flow:
             if i > 0 and self.permutation is not None and d > 1:
                 layers.append(Permute(self._perm(i, d)))
             layers.append(self._layer(i, d, fn))
+        if self.standardise:
+            if "affine" not in params:
+                raise ValueError("params: this flow has standardise=True, expected an 'affine' "
+                                 "entry (params from flow.init of the same flow)")
+            a = params["affine"]
+            layers.append(distrax.Block(distrax.ScalarAffine(a["shift"], log_scale=a["log_scale"]), 1))
         # distrax's Chain applies the last bijector first in the forward direction:
         # reverse so that layer 0 acts on the base sample first
         return distrax.Chain(layers[::-1])
@@ -191,6 +216,20 @@ class RealNVP(_Flow):
     (``'reverse'`` by default, ``'random'`` fixed by ``seed``, or ``None``) sits between
     layers. Conditioners: MLPs with ``hidden`` widths, zero-initialised output.
 
+    **Standardisation (default).** With ``standardise=True`` the last map is a
+    trainable elementwise affine ``x = μ + e^{λ}⊙y`` (``params['affine']``) that
+    ``init`` sets to the mean and standard deviation of ``example_x`` when it has
+    more than one row (:func:`fit_flow` passes the whole training set), so the
+    couplings work on data of unit scale and the flow starts as the diagonal
+    Gaussian fit. A single-row ``example_x`` gives the identity.
+
+    **Training.** Two moons (noise 0.05, 10k train / 10k test points; the generating
+    density scores 0.29 nats), 8 layers of 2x64, 5000 Adam steps of batch 256 with
+    :func:`fit_flow` (``learning_rate=3e-3``, its default ``clip_norm=10``): test NLL
+    0.300-0.305 over four seeds. Dropping one ingredient at a time (two seeds each):
+    no standardisation 0.319, 0.325; no clipping 0.307, 0.455; learning rate 1e-3
+    0.313, 0.452 (a run that meets a loss spike early never recovers).
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> flow = RealNVP(n_layers=2, hidden=(8,))
@@ -204,6 +243,7 @@ class RealNVP(_Flow):
     """
 
     log_scale_bound: float = 5.0
+    standardise: bool = True
 
     def _layer(self, i, d, net):
         b = float(self.log_scale_bound)
@@ -221,8 +261,12 @@ class NeuralSplineFlow(_Flow):
 
     Each transformed coordinate goes through a monotone rational-quadratic spline
     with ``n_bins`` bins on ``[range_min, range_max]`` whose widths, heights and
-    interior knot slopes (``3K-1`` numbers; distrax takes ``3K+1`` with the two
-    boundary slopes then fixed to 1) come from the conditioner.
+    interior knot slopes (``3K-1`` numbers; the conditioner emits ``3K+1``, distrax's
+    layout, with the two boundary slopes then fixed to 1) come from the conditioner.
+    Layers are :class:`SplitCoupling` around the lean
+    :class:`~jaxphys.generative._spline.RationalQuadraticSpline` (the mathematics of
+    ``distrax.RationalQuadraticSpline(boundary_slopes='identity')`` inside
+    ``distrax.MaskedCoupling``, but the spline runs on the transformed coordinates only).
 
     **Data outside the range (identity tails).** Outside ``[range_min, range_max]``
     every spline is the identity, with slope 1 at the boundaries so the map is
@@ -255,11 +299,10 @@ class NeuralSplineFlow(_Flow):
         lo, hi = float(self.range_min), float(self.range_max)
 
         def spline(p):
-            return distrax.RationalQuadraticSpline(p, range_min=lo, range_max=hi,
-                                                   boundary_slopes="identity")
+            return RationalQuadraticSpline(p, lo, hi)
 
-        return distrax.MaskedCoupling(mask=jnp.asarray(_coupling_mask(i, d, self.permutation is None)), conditioner=net,
-                                      bijector=spline)
+        # the spline runs on the transformed coordinates only (a static split)
+        return SplitCoupling(_coupling_mask(i, d, self.permutation is None), net, spline)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,10 +363,20 @@ def flow_nll_loss(flow: _Flow) -> Callable:
 
 def fit_flow(key: jax.Array, flow: _Flow, x, context=None, *, n_steps: int = 2000,
              batch_size: int = 256, learning_rate: float = 1e-3, params=None,
-             val_x=None, val_context=None, progress: bool = False, **fit_kwargs):
+             val_x=None, val_context=None, progress: bool = False,
+             clip_norm: float | None = 10.0, **fit_kwargs):
     """Train ``flow`` by maximum likelihood on samples ``x`` (n, d) (with contexts
-    ``context`` (n, c)) with Adam (cosine-decayed learning rate) and
-    :func:`jaxphys.core.fit`.
+    ``context`` (n, c)) with Adam (cosine-decayed learning rate, from
+    ``learning_rate`` to 1% of it over ``n_steps``) and :func:`jaxphys.core.fit`.
+
+    The flow is initialised with the whole of ``x`` as the example, so a flow with
+    ``standardise=True`` (the default of :class:`RealNVP`) starts as the diagonal
+    Gaussian fit to ``x``. Gradients are clipped to global norm ``clip_norm``
+    (``None``: no clipping): a flow that squeezes its density meets rare batches
+    whose loss, and gradient, are many orders of magnitude above the typical one,
+    and one such gradient fills Adam's second-moment estimate and stalls training
+    for about a thousand steps (two moons with :class:`RealNVP`: test NLL 0.307 and
+    0.455 over two seeds without clipping, 0.300 and 0.300 with it).
 
     Raises ``ValueError`` naming ``x``/``context`` if the training data hold NaN or
     ±inf (a single one would make every later step's gradient non-finite).
@@ -363,10 +416,10 @@ def fit_flow(key: jax.Array, flow: _Flow, x, context=None, *, n_steps: int = 200
             val["context"] = as_array(val_context, "val_context", ndim=2)
     init_key, fit_key = jax.random.split(key)
     if params is None:
-        params = flow.init(init_key, x[:1], None if context is None else context[:1])
+        params = flow.init(init_key, x, context)
     schedule = optax.cosine_decay_schedule(learning_rate, int(n_steps), alpha=0.01)
     opt = optax.adam(schedule)
     state = TrainState.create(params, opt)
     return fit(fit_key, state, flow_nll_loss(flow), opt, data, n_steps=int(n_steps),
                batch_size=min(int(batch_size), x.shape[0]), val_data=val,
-               progress=progress, **fit_kwargs)
+               progress=progress, clip_norm=clip_norm, **fit_kwargs)

@@ -242,8 +242,9 @@ def init_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, g_o
     check_key(key)
     g_key, d_key = jax.random.split(key)
     n = int(example_x.shape[0])
-    g_vars = generator.init(g_key, jnp.zeros((n, int(latent_dim))))
-    d_vars = discriminator.init(d_key, example_x)
+    # compiled: an eager flax init dispatches every small op on its own (seconds for a DCGAN)
+    g_vars = jax.jit(generator.init)(g_key, jnp.zeros((n, int(latent_dim))))
+    d_vars = jax.jit(discriminator.init)(d_key, example_x)
     return GANState(_state_from_variables(g_vars, g_optimizer),
                     _state_from_variables(d_vars, d_optimizer))
 

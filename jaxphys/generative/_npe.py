@@ -92,11 +92,11 @@ def train_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, n_steps: i
         >>> import jax
         >>> from jaxphys.physics._simulators import gaussian_linear, simulate_batch
         >>> task = gaussian_linear(dim=2)
-        >>> theta, x = simulate_batch(jax.random.key(0), task, 2000)
-        >>> npe = train_npe(jax.random.key(1), theta, x, n_steps=300,
-        ...                 flow=NeuralSplineFlow(n_layers=2, hidden=(32,)))
-        >>> npe.sample(jax.random.key(2), x[0], 500).shape
-        (500, 2)
+        >>> theta, x = simulate_batch(jax.random.key(0), task, 500)
+        >>> npe = train_npe(jax.random.key(1), theta, x, n_steps=20, batch_size=64,
+        ...                 flow=NeuralSplineFlow(n_layers=2, hidden=(16,)))
+        >>> npe.sample(jax.random.key(2), x[0], 100).shape
+        (100, 2)
     """
     check_key(key, "key")
     theta = as_array(theta, "theta", ndim=2)

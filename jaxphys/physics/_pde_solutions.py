@@ -74,7 +74,9 @@ def _cole_hopf(x, t, nu, z, log_w):
     scale = jnp.sqrt(4.0 * nu * t)[..., None]                   # √(4νt), (..., 1)
     y = x[..., None] - scale * z                                # x - η at the nodes
     log_terms = log_w - jnp.cos(jnp.pi * y) / (2.0 * jnp.pi * nu)
-    weights = jnp.exp(log_terms - jnp.max(log_terms, axis=-1, keepdims=True))
+    # the shift cancels in the ratio below: no gradient through it (exact, and finite)
+    shift = jax.lax.stop_gradient(jnp.max(log_terms, axis=-1, keepdims=True))
+    weights = jnp.exp(log_terms - shift)
     u = -jnp.sum(jnp.sin(jnp.pi * y) * weights, axis=-1) / jnp.sum(weights, axis=-1)
     return jnp.where(t > 0, u, -jnp.sin(jnp.pi * x))
 

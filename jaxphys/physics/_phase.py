@@ -140,7 +140,7 @@ def train_phase_classifier(key: jax.Array, spins: Any, label: Any, *, kind: str 
     state = TrainState.create(params, opt)
     res = fit(fit_key, state, loss_fn, opt, {"x": x, "y": y}, n_steps=int(n_steps),
               batch_size=min(int(batch_size), x.shape[0]), progress=False,
-              chunk_size=min(int(n_steps), 200))
+              chunk_size=min(int(n_steps), 300))
     return PhaseClassifier(kind, module, res.state.params, int(s.shape[1]), res.history)
 
 
@@ -269,8 +269,13 @@ def z2_logistic_demo(train_spins: Any, train_label: Any, test_spins: Any, test_l
     yte = np.asarray(test_label)
     away = np.abs(np.asarray(test_temperature) - T_CRITICAL) >= window
     out = []
+    n_feat = tr.shape[1] * tr.shape[2]
+    # |m| goes in as the first of L² columns, the others zero (standardised to 0, their
+    # weights stay 0 under the l2 term): the same fit as on |m| alone, with the raw-spin
+    # fit's shapes, so the compiled L-BFGS solver is reused rather than compiled twice.
     for feats in (lambda s: s.reshape(s.shape[0], -1),
-                  lambda s: jnp.abs(jnp.mean(s, axis=(1, 2)))[:, None]):
+                  lambda s: jnp.pad(jnp.abs(jnp.mean(s, axis=(1, 2)))[:, None],
+                                    ((0, 0), (0, n_feat - 1)))):
         xtr, xte = feats(tr), feats(te)
         mu, sd = jnp.mean(xtr, 0)[None, :], jnp.std(xtr, 0)[None, :] + 1e-6
         fit = logistic_regression((xtr - mu) / sd, ytr, l2=l2)

@@ -214,14 +214,40 @@ def _burgers_log_nu_residual(d, z, c):
 
 
 def burgers_inverse(key: jax.Array, points: Any, values: Any, *, nu_init: float = 0.05,
-                    widths: tuple = (20,) * 6, data_weight: float = 1.0,
+                    widths: tuple = (20,) * 6, data_weight: float = 10.0,
                     **train: Any) -> InverseResult:
-    """Recover ν of Burgers from observations ``u(points) = values``.
+    r"""Recover ν of Burgers from observations ``u(points) = values``.
 
     ``points`` ``(n, 2)`` rows ``(x, t)`` in ``[-1, 1] × [0, 1]``, ``values`` ``(n,)``.
-    ν is trainable through ``log ν`` (kept positive), starting at ``nu_init``; the
-    loss is the residual on the collocation points plus ``data_weight`` × the data
-    misfit. The network has the Burgers initial/boundary conditions built in.
+    ν is trainable through ``log ν`` (kept positive, and a step in ``log ν`` is a
+    relative change whatever the scale of ν), starting at ``nu_init``; the loss is
+
+        L = mean_i r(z_i)²  +  data_weight · mean_j (u(x_j, t_j) − values_j)²,
+
+    ``r = u_t + u u_x − ν u_xx`` on the collocation points. The network has the Burgers
+    initial/boundary conditions built in. ``train`` goes to :func:`train_pinn` (Adam,
+    residual-based adaptive refinement rounds, L-BFGS).
+
+    ν is read off the shock's width, so the shock must be resolved: at the canonical
+    ν = 0.01/π (Raissi et al. 2019: 2000 noise-free observations) it takes what the
+    forward solver :func:`solve_burgers` needs for its 1e-3 accuracy — a 6×20 network,
+    Adam, rounds of adaptive collocation (new points land on the shock, where ``|r|`` is
+    largest) and thousands of L-BFGS steps. Measured (float32, ``nu_init = 0.1``,
+    2000 uniform observations from :func:`burgers_cole_hopf`, 2000 Latin-hypercube
+    collocation points, 2000 Adam steps at 3e-3, 2 × (500 RAR points + 500 Adam
+    steps), 4000 L-BFGS steps): ν within 0.3 % and 0.8 % (two seeds) with
+    ``data_weight = 10``, 1.1 % with ``data_weight = 1``; with ``data_weight = 1``, no RAR
+    rounds and 2000 L-BFGS steps: 16 % (ν too large: the shock not resolved).
+
+    Example:
+      >>> import jax, numpy as np
+      >>> from jaxphys.physics._pde_solutions import burgers_cole_hopf
+      >>> pts = np.stack([np.linspace(-0.9, 0.9, 20), np.linspace(0.1, 0.9, 20)], 1)
+      >>> vals = np.asarray(burgers_cole_hopf(pts[:, 0], pts[:, 1], 0.05))
+      >>> res = burgers_inverse(jax.random.key(0), pts, vals, widths=(8,), n_collocation=64,
+      ...                       n_adam=5, n_lbfgs=0)
+      >>> res.nu > 0
+      True
     """
     check_key(key)
     points = as_array(points, "points", ndim=2)

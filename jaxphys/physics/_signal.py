@@ -385,11 +385,24 @@ def propagate_pair(key: jax.Array, h_a: Any, h_b: Any, sigma_w2: Any, sigma_b2: 
 @partial(jax.jit, static_argnames=("phi", "width"))
 def _empirical_jit(keys, c_in, q, sw, sb, *, phi, width):
     def one(k, c):
-        zk, nk = jax.random.split(k)
+        zk, wk, bk = jax.random.split(k, 3)
         z = jax.random.normal(zk, (2, width), c_in.dtype)
         ha = jnp.sqrt(q) * z[0]
         hb = jnp.sqrt(q) * (c * z[0] + jnp.sqrt(jnp.clip(1.0 - c * c, 0.0, None)) * z[1])
-        return _propagate(nk, ha, hb, sw, sb, phi, 1, width).c[0]
+        # One layer W φ(h) + b, W ~ N(0, σ_w²/n) (width × width), drawn in O(width): the
+        # rows of (W φ(h_a), W φ(h_b)) are independent bivariate normals of covariance
+        # (σ_w²/n) G, G the Gram matrix of φ(h_a), φ(h_b); with φ(h_b) = α e₁ + β e₂ and
+        # φ(h_a) = |φ(h_a)| e₁ (Gram-Schmidt), W e₁ and W e₂ are independent N(0, σ_w²/n).
+        fa, fb = phi(ha), phi(hb)
+        na = jnp.sqrt(jnp.dot(fa, fa))
+        alpha = jnp.where(na > 0, jnp.dot(fa, fb) / jnp.where(na > 0, na, 1.0), 0.0)
+        beta = jnp.sqrt(jnp.clip(jnp.dot(fb, fb) - alpha ** 2, 0.0, None))
+        g = jax.random.normal(wk, (2, width), c_in.dtype) * jnp.sqrt(sw / width)
+        bias = jax.random.normal(bk, (width,), c_in.dtype) * jnp.sqrt(sb)
+        a_new = na * g[0] + bias
+        b_new = alpha * g[0] + beta * g[1] + bias
+        qa, qb = jnp.mean(a_new ** 2), jnp.mean(b_new ** 2)
+        return jnp.mean(a_new * b_new) / jnp.sqrt(qa * qb)
 
     return jax.vmap(jax.vmap(one, in_axes=(0, None)))(keys, c_in)
 
@@ -402,7 +415,9 @@ def empirical_correlation_map(key: jax.Array, c_in: Any, q: Any, sigma_w2: Any, 
     For each ``c_in``, ``n_networks`` pairs of Gaussian pre-activation vectors of
     length ``width`` with squared length ``q`` and correlation ``c_in`` are drawn
     (``h_a = √q z₁``, ``h_b = √q (c z₁ + √(1-c²) z₂)``), sent through a fresh random
-    layer each, and the output correlations are averaged.
+    layer each (``W`` of shape ``(width, width)``, sampled exactly in distribution by its
+    action on the two inputs, ``O(width)`` random numbers), and the output correlations
+    are averaged.
 
     Args:
       key: PRNG key.

@@ -64,7 +64,7 @@ def _classifiers(key, quick):
     curves, crossings, accs, demo = {}, {}, {}, None
     n_coarse = temps.shape[0]
     all_temps = jnp.concatenate([temps, jnp.linspace(2.1, 2.45, 8)])
-    n_per, n_chains = (80, 16) if quick else (200, 20)
+    n_per, n_chains = (80, 8) if quick else (200, 20)
     records = n_per // n_chains
     for L, k in zip(sizes, jax.random.split(key, len(sizes))):
         data_key, fit_key = jax.random.split(k)

@@ -46,8 +46,15 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     sw_grid = np.linspace(0.5, 4.0, 24 if quick else 60)
     sb_grid = np.linspace(0.0, 0.5, 12 if quick else 40)
     SW, SB = np.meshgrid(sw_grid, sb_grid)
-    mf = mean_field(jnp.asarray(SW), jnp.asarray(SB), n_quad=32 if quick else 48,
-                    n_iter=300 if quick else 1000)
+    sws = np.linspace(0.6, 3.5, 4 if quick else 8)
+    fine = np.linspace(sws.min(), sws.max(), 96)
+    # one compiled mean-field call: the phase-diagram grid and the 6 ξ_c curve at σ_b² = sb
+    sb = 0.05
+    mf_all = mean_field(jnp.asarray(np.concatenate([SW.ravel(), fine])),
+                        jnp.asarray(np.concatenate([SB.ravel(), np.full(fine.size, sb)])),
+                        n_quad=32 if quick else 48, n_iter=300 if quick else 1000)
+    mf = type(mf_all)(*(np.asarray(f)[:SW.size].reshape(SW.shape) for f in mf_all))
+    xi_fine = np.asarray(mf_all.xi_c)[SW.size:]
     sb_line = np.linspace(0.0, 0.5, 15 if quick else 40)
     crit_line = np.asarray(critical_sigma_w2(jnp.asarray(sb_line)))
     crit_005, crit_001 = (float(v) for v in critical_sigma_w2(jnp.array([0.05, 0.01])))
@@ -66,17 +73,18 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax_pd.legend(loc="lower right")
 
     c_in = jnp.linspace(-0.9, 1.0, 12)
-    sb = 0.05
+    cs = jnp.linspace(-1.0, 1.0, 81)
+    # the mean-field map at q* on both grids, one compiled function for the three σ_w²
+    cmap = jax.jit(jax.vmap(lambda c, s, q: correlation_map(c, s, sb, q=q), (0, None, None)))
     max_dev = 0.0
     for sw, colour, k in zip((1.0, crit_005, 3.0), ("tab:blue", "tab:green", "tab:red"),
                              jax.random.split(emp_key, 3)):
-        cs = jnp.linspace(-1.0, 1.0, 81)
-        mf_map = np.asarray(jax.vmap(lambda c, s=sw: correlation_map(c, s, sb))(cs))
-        ax_map.plot(cs, mf_map, color=colour, label=fr"$\sigma_w^2$ = {sw:.3f}")
         qs = fixed_point_length(sw, sb)
+        mf_map = np.asarray(cmap(cs, sw, qs))
+        ax_map.plot(cs, mf_map, color=colour, label=fr"$\sigma_w^2$ = {sw:.3f}")
         emp = np.asarray(empirical_correlation_map(k, c_in, qs, sw, sb, width=1000,
-                                                   n_networks=4 if quick else 8))
-        ref = np.asarray(jax.vmap(lambda c, s=sw: correlation_map(c, s, sb))(c_in))
+                                                   n_networks=16 if quick else 64))
+        ref = np.asarray(cmap(c_in, sw, qs))
         max_dev = max(max_dev, float(np.max(np.abs(emp - ref))))
         ax_map.plot(c_in, emp, "o", color=colour, ms=4)
     ax_map.plot([-1, 1], [-1, 1], color="grey", ls=":", lw=0.8)
@@ -87,7 +95,6 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax_map.legend(fontsize=8)
 
     x, y = _digits(600 if quick else 1797)
-    sws = np.linspace(0.6, 3.5, 4 if quick else 8)
     depths = (4, 16) if quick else (5, 10, 20, 40, 70)
     res = trainability(train_key, x, y, jnp.asarray(sws), sb, depths, width=32 if quick else 64,
                        n_steps=100 if quick else 600, learning_rate=1e-3)
@@ -95,9 +102,6 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     im2 = ax_tr.pcolormesh(sws, np.asarray(depths), acc.T, shading="nearest", cmap="magma",
                            vmin=0, vmax=1)
     fig.colorbar(im2, ax=ax_tr, label="training accuracy")
-    fine = np.linspace(sws.min(), sws.max(), 96)
-    xi_fine = np.asarray(mean_field(jnp.asarray(fine), sb, n_quad=32 if quick else 48,
-                                    n_iter=300 if quick else 1000).xi_c)
     ax_tr.plot(fine, np.clip(6 * xi_fine, 0, max(depths) * 1.1), color="cyan", lw=2,
                label=r"$6\,\xi_c$")
     ax_tr.set_ylim(min(depths) * 0.8, max(depths) * 1.1)
