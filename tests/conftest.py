@@ -5,12 +5,23 @@
   except long training tests marked ``@pytest.mark.no_key_reuse_check``, where the
   checker's tracing overhead would dominate (their keys come from ``fit``, which
   is itself covered by checked tests);
-* the ``x64`` fixture runs a test in float64.
+* the ``x64`` fixture runs a test in float64;
+* XLA compiles without LLVM's optimisation passes (see below).
 """
 
+import os
 import re
 
-import jax
+# Most of the suite's CPU time is XLA compilation, much of it LLVM optimising the
+# generated code. The tests check what is computed, not how fast, so they compile
+# without those passes (the same HLO programs; float rounding may differ in the last
+# bits, e.g. the order of a vectorised sum). Benchmarks and users keep the default.
+# Set before the first backend starts; an XLA_FLAGS that names the level wins.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
 import numpy as np
 import pytest
 
