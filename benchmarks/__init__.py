@@ -30,3 +30,4 @@ from . import pinn_train_step as _pinn_train_step  # noqa: E402,F401
 from . import rl_cartpole as _rl_cartpole  # noqa: E402,F401
 from . import rl_ppo as _rl_ppo  # noqa: E402,F401
 from . import flow_spline as _flow_spline  # noqa: E402,F401
+from . import fitting_toys as _fitting_toys  # noqa: E402,F401

@@ -18,6 +18,9 @@ def jaxphys_variants(loss_fn: Callable, optimizer: Any, params: Any, x_np: np.nd
                      y_np: np.ndarray, cfg: dict, ctx: Context, key: jax.Array) -> dict:
     """Build, compile and return runners for both jaxphys variants.
 
+    ``optimizer`` goes into the state (``TrainState.create(params, optimizer)``); the
+    steps are ``make_train_step(loss_fn)`` and read it from there.
+
     ``x_np``/``y_np`` hold ``n_batches`` batches along axis 0; ``cfg`` needs
     ``steps_per_repeat``, ``warmup``, ``repeats``, ``chunk`` and ``batch``. Returns
     ``{'step': runner, 'scan': runner, 'first_metrics', 'jitted_step', 'fresh_state',
@@ -35,7 +38,7 @@ def jaxphys_variants(loss_fn: Callable, optimizer: Any, params: Any, x_np: np.nd
 
     # --- one jitted step per Python call -------------------------------------------------
     spr, warmup, repeats = cfg["steps_per_repeat"], cfg["warmup"], cfg["repeats"]
-    step = make_train_step(loss_fn, optimizer)
+    step = make_train_step(loss_fn)            # the optimiser travels in the state
     step_keys = list(jax.random.split(step_keys_key, 1 + (warmup + repeats + 1) * spr))
     compile_s, (state, first_metrics) = time_first_call(step, fresh_state(), batches[0],
                                                         step_keys[0])
@@ -55,7 +58,7 @@ def jaxphys_variants(loss_fn: Callable, optimizer: Any, params: Any, x_np: np.nd
     # As in ``jaxphys.core.fit``: the whole data set lives on the device, each scan step
     # gathers its batch by an index row and folds the step number into the chunk's key.
     chunk, b = cfg["chunk"], cfg["batch"]
-    pure_step = make_train_step(loss_fn, optimizer, jit=False)
+    pure_step = make_train_step(loss_fn, jit=False)
 
     def run_chunk(state, data, idx, step_ids, key):
         def body(carry, xs):

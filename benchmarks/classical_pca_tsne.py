@@ -1,4 +1,4 @@
-"""PCA and exact t-SNE: jaxphys.classical against scikit-learn, in the same run.
+"""PCA and t-SNE: jaxphys.classical against scikit-learn and openTSNE, in the same run.
 
 Data: the 8×8 digits (1797 × 64, pixels / 16), from ``jaxphys.data`` when it ships
 them, else scikit-learn's copy; for PCA also a larger synthetic Gaussian matrix
@@ -7,13 +7,19 @@ them, else scikit-learn's copy; for PCA also a larger synthetic Gaussian matrix
 * PCA: ``jaxphys.classical.pca_fit`` (jitted thin SVD of the centred data) vs
   ``sklearn.decomposition.PCA(n_components, svd_solver="full")``; quality: the
   largest difference of the explained-variance ratios.
-* t-SNE: ``jaxphys.classical.tsne_fit`` (exact O(N²) gradient, 1000 iterations, one
-  ``lax.scan``) vs ``sklearn.manifold.TSNE`` with the same settings (perplexity 30,
-  early exaggeration 12 for 250 iterations (fixed in scikit-learn), learning rate
-  "auto", PCA init), both its default Barnes–Hut method (what a user would pick)
-  and ``method="exact"`` (the same algorithm as ours; full run only). Quality side
-  by side: trustworthiness (k = 5) and the leave-one-out 5-nearest-neighbour
-  accuracy of the digit labels in 2-D.
+* t-SNE on the digits: ``jaxphys.classical.tsne_fit`` with ``method="exact"``
+  (O(N²) gradient, 1000 iterations, one ``lax.scan``) and ``method="fft"``
+  (nearest-neighbour affinities, FFT-interpolated repulsion) vs
+  ``sklearn.manifold.TSNE`` with the same settings (perplexity 30, early
+  exaggeration 12 for 250 iterations, learning rate "auto", PCA init), its default
+  Barnes–Hut method and (full run only) ``method="exact"``, and vs ``openTSNE.TSNE``
+  (its FFT method, the same 250 + 750 iterations, ``n_jobs=<cores>``) when it is
+  installed. Quality side by side: trustworthiness (k = 5) and the leave-one-out
+  5-nearest-neighbour accuracy of the digit labels in 2-D.
+* full run only, t-SNE at scale: 70 000 points of a synthetic 50-D mixture (10
+  clusters, each a noisy random 3-D Gaussian slab), jaxphys ``method="fft"`` vs
+  openTSNE, one run each (jaxphys's time includes its compilation, openTSNE's its
+  nearest-neighbour index); trustworthiness (k = 5) on the same random 5000 points.
 
 jaxphys compile time (first call: trace + compile + run) is reported apart from
 the steady state (median of the timed repeats, each blocked on its outputs).
@@ -37,9 +43,9 @@ def _config(ctx: Context) -> dict:
         # scikit-learn needs n > perplexity and at least 250 iterations (all of them
         # exaggerated at 250): the smallest run that exercises both phases
         return {"n_tsne": 100, "tsne_iter": 260, "exag_iter": 250, "pca_big": (500, 32),
-                "pca_components": 8, "repeats": 1, "sk_exact": False}
+                "pca_components": 8, "repeats": 1, "sk_exact": False, "n_large": 0}
     return {"n_tsne": 1797, "tsne_iter": 1000, "exag_iter": 250, "pca_big": (20000, 256),
-            "pca_components": 32, "repeats": 5, "sk_exact": True}
+            "pca_components": 32, "repeats": 5, "sk_exact": True, "n_large": 70000}
 
 
 def load_digits_flat() -> tuple[np.ndarray, np.ndarray, str]:
@@ -107,18 +113,37 @@ def _pca_case(x: np.ndarray, k: int, repeats: int, ctx: Context, label: str) -> 
     return out
 
 
+def _opentsne(x: np.ndarray, cfg: dict, ctx: Context):
+    """openTSNE's embedding and seconds, or None when it is not installed."""
+    try:
+        from openTSNE import TSNE as OpenTSNE
+    except ImportError:
+        return None
+    est = OpenTSNE(n_components=2, perplexity=30.0, early_exaggeration=12.0,
+                   early_exaggeration_iter=cfg["exag_iter"],
+                   n_iter=cfg["tsne_iter"] - cfg["exag_iter"], initialization="pca",
+                   negative_gradient_method="fft", n_jobs=peer_threads(ctx), random_state=0)
+    start = time.perf_counter()
+    emb = np.asarray(est.fit(x.astype(np.float64)))
+    return emb, time.perf_counter() - start
+
+
 def _tsne_case(x: np.ndarray, y: np.ndarray, cfg: dict, ctx: Context) -> dict:
     from jaxphys.classical import trustworthiness, tsne_fit
 
-    kw = dict(perplexity=30.0, n_iter=cfg["tsne_iter"], exaggeration_iter=cfg["exag_iter"])
-    compile_s, res = time_first_call(tsne_fit, None, x, **kw)
-    t_ours = time_fn(lambda: tsne_fit(None, x, **kw), warmup=0,
-                     repeats=max(1, cfg["repeats"] // 2))
-    emb = np.asarray(res.embedding)
-    out = {"jaxphys": {"compile_s": compile_s, "s": t_ours.median_s,
-                       "trust": float(trustworthiness(x, emb, 5)),
-                       "knn": knn_accuracy(emb, y)}}
-    ctx.log(f"[bench]   t-SNE jaxphys: {t_ours.median_s:.2f} s (first call {compile_s:.2f} s)")
+    out = {}
+    for method in ("exact", "fft"):
+        kw = dict(perplexity=30.0, n_iter=cfg["tsne_iter"], exaggeration_iter=cfg["exag_iter"],
+                  method=method)
+        compile_s, res = time_first_call(tsne_fit, None, x, **kw)
+        t_ours = time_fn(lambda: tsne_fit(None, x, **kw), warmup=0,
+                         repeats=max(1, cfg["repeats"] // 2))
+        emb = np.asarray(res.embedding)
+        out[f"jaxphys_{method}"] = {"compile_s": compile_s, "s": t_ours.median_s,
+                                    "trust": float(trustworthiness(x, emb, 5)),
+                                    "knn": knn_accuracy(emb, y)}
+        ctx.log(f"[bench]   t-SNE jaxphys {method}: {t_ours.median_s:.2f} s "
+                f"(first call {compile_s:.2f} s)")
     try:
         from sklearn.manifold import TSNE
         from sklearn.manifold import trustworthiness as sk_trust
@@ -137,6 +162,45 @@ def _tsne_case(x: np.ndarray, y: np.ndarray, cfg: dict, ctx: Context) -> dict:
         out[method] = {"s": secs, "trust": float(sk_trust(x, emb_sk, n_neighbors=5)),
                        "knn": knn_accuracy(emb_sk, y)}
         ctx.log(f"[bench]   t-SNE sklearn {method}: {secs:.2f} s")
+    got = _opentsne(x, cfg, ctx)
+    if got is not None:
+        emb_o, secs = got
+        out["opentsne"] = {"s": secs, "trust": float(sk_trust(x, emb_o, n_neighbors=5)),
+                           "knn": knn_accuracy(emb_o, y)}
+        ctx.log(f"[bench]   t-SNE openTSNE: {secs:.2f} s")
+    return out
+
+
+def synthetic_mixture(n: int, d: int = 50, n_clusters: int = 10, seed: int = 0):
+    """``(x (n, d) float32, labels (n,))``: a mixture of noisy random 3-D Gaussian slabs."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0.0, 6.0, (n_clusters, d))
+    labels = rng.integers(0, n_clusters, n)
+    bases = rng.normal(size=(n_clusters, 3, d)) / np.sqrt(d) * 4.0
+    coords = rng.normal(size=(n, 3))
+    x = centres[labels] + np.einsum("ni,nid->nd", coords, bases[labels]) \
+        + 0.5 * rng.normal(size=(n, d))
+    return x.astype(np.float32), labels
+
+
+def _tsne_large_case(cfg: dict, ctx: Context) -> dict:
+    from jaxphys.classical import trustworthiness, tsne_fit
+
+    n = cfg["n_large"]
+    x, _ = synthetic_mixture(n)
+    sub = np.sort(np.random.default_rng(1).choice(n, 5000, replace=False))
+    start = time.perf_counter()
+    res = tsne_fit(None, x, perplexity=30.0, n_iter=cfg["tsne_iter"],
+                   exaggeration_iter=cfg["exag_iter"], method="fft")
+    emb = np.asarray(res.embedding)
+    out = {"jaxphys": {"s": time.perf_counter() - start,
+                       "trust": float(trustworthiness(x[sub], emb[sub], 5))}}
+    ctx.log(f"[bench]   t-SNE {n} points jaxphys fft: {out['jaxphys']['s']:.1f} s")
+    got = _opentsne(x, cfg, ctx)
+    if got is not None:
+        emb_o, secs = got
+        out["opentsne"] = {"s": secs, "trust": float(trustworthiness(x[sub], emb_o[sub], 5))}
+        ctx.log(f"[bench]   t-SNE {n} points openTSNE: {secs:.1f} s")
     return out
 
 
@@ -169,27 +233,50 @@ def classical_pca_tsne(ctx: Context) -> BenchResult:
         "pca_big_sklearn_s": Figure(pca_big.get("sklearn_s"), "s", "sklearn PCA full"),
         "pca_big_speedup": Figure(ratio(pca_big.get("sklearn_s"), pca_big["jaxphys_s"]), "1",
                                   "sklearn s / jaxphys s"),
-        "tsne_jaxphys_s": Figure(ts["jaxphys"]["s"], "s", "t-SNE exact, steady state"),
-        "tsne_jaxphys_compile_s": Figure(ts["jaxphys"]["compile_s"], "s", "first call"),
-        "tsne_jaxphys_trust5": Figure(ts["jaxphys"]["trust"], "1", "trustworthiness k=5"),
-        "tsne_jaxphys_knn5": Figure(ts["jaxphys"]["knn"], "1", "LOO 5-NN accuracy in 2-D"),
     }
-    table = [["method", "n", "first call (s)", "fit (s)", "× jaxphys time",
-              "trustworthiness (k=5)", "5-NN acc. (2-D)"],
-             ["jaxphys tsne_fit (exact, jit + scan)", str(len(x_tsne)),
-              fmt(ts["jaxphys"]["compile_s"], 3), fmt(ts["jaxphys"]["s"], 3), "1",
-              fmt(ts["jaxphys"]["trust"], 4), fmt(ts["jaxphys"]["knn"], 4)]]
-    for method in ("barnes_hut", "exact"):
+    table = [["method", "n", "first call (s)", "fit (s)", "÷ jaxphys fft time",
+              "trustworthiness (k=5)", "5-NN acc. (2-D)"]]
+    fft_s = ts["jaxphys_fft"]["s"]
+    for method in ("exact", "fft"):
+        r = ts[f"jaxphys_{method}"]
+        pre = f"tsne_jaxphys_{method}"
+        fig[f"{pre}_s"] = Figure(r["s"], "s", f"t-SNE {method}, steady state")
+        fig[f"{pre}_compile_s"] = Figure(r["compile_s"], "s", "first call")
+        fig[f"{pre}_trust5"] = Figure(r["trust"], "1", "trustworthiness k=5")
+        fig[f"{pre}_knn5"] = Figure(r["knn"], "1", "LOO 5-NN accuracy in 2-D")
+        table.append([f"jaxphys tsne_fit (method={method!r})", str(len(x_tsne)),
+                      fmt(r["compile_s"], 3), fmt(r["s"], 3), fmt(r["s"] / fft_s, 3),
+                      fmt(r["trust"], 4), fmt(r["knn"], 4)])
+    peers = {"barnes_hut": "scikit-learn TSNE (barnes_hut)",
+             "exact": "scikit-learn TSNE (exact)", "opentsne": "openTSNE (fft)"}
+    for method, label in peers.items():
         if method in ts:
             r = ts[method]
-            fig[f"tsne_sklearn_{method}_s"] = Figure(r["s"], "s", f"sklearn TSNE {method}")
-            fig[f"tsne_speedup_vs_{method}"] = Figure(r["s"] / ts["jaxphys"]["s"], "1",
-                                                      f"sklearn {method} s / jaxphys s")
-            fig[f"tsne_sklearn_{method}_trust5"] = Figure(r["trust"], "1", "trustworthiness")
-            fig[f"tsne_sklearn_{method}_knn5"] = Figure(r["knn"], "1", "LOO 5-NN accuracy")
-            table.append([f"scikit-learn TSNE ({method})", str(len(x_tsne)), "—",
-                          fmt(r["s"], 3), fmt(r["s"] / ts["jaxphys"]["s"], 3),
-                          fmt(r["trust"], 4), fmt(r["knn"], 4)])
+            fig[f"tsne_{method}_s"] = Figure(r["s"], "s", label)
+            fig[f"tsne_{method}_over_jaxphys_fft"] = Figure(r["s"] / fft_s, "1",
+                                                            f"{label} s / jaxphys fft s")
+            fig[f"tsne_{method}_over_jaxphys_exact"] = Figure(
+                r["s"] / ts["jaxphys_exact"]["s"], "1", f"{label} s / jaxphys exact s")
+            fig[f"tsne_{method}_trust5"] = Figure(r["trust"], "1", "trustworthiness")
+            fig[f"tsne_{method}_knn5"] = Figure(r["knn"], "1", "LOO 5-NN accuracy")
+            table.append([label, str(len(x_tsne)), "—", fmt(r["s"], 3),
+                          fmt(r["s"] / fft_s, 3), fmt(r["trust"], 4), fmt(r["knn"], 4)])
+    if cfg["n_large"]:
+        large = _tsne_large_case(cfg, ctx)
+        n_l = str(cfg["n_large"])
+        for who, label in (("jaxphys", "jaxphys tsne_fit (method='fft'), synthetic"),
+                           ("opentsne", "openTSNE (fft), synthetic")):
+            if who in large:
+                r = large[who]
+                fig[f"tsne_large_{who}_s"] = Figure(r["s"], "s", f"{label}, one run")
+                fig[f"tsne_large_{who}_trust5"] = Figure(r["trust"], "1",
+                                                         "trustworthiness k=5, 5000 points")
+                table.append([label, n_l, "—", fmt(r["s"], 1),
+                              fmt(r["s"] / large["jaxphys"]["s"], 3), fmt(r["trust"], 4), "—"])
+        if "opentsne" in large:
+            fig["tsne_large_opentsne_over_jaxphys"] = Figure(
+                large["opentsne"]["s"] / large["jaxphys"]["s"], "1",
+                "openTSNE s / jaxphys fft s, synthetic")
     for label, case, n in (("digits", pca_dig, x_dig.shape), ("synthetic", pca_big,
                                                                x_big.shape)):
         table.append([f"PCA {label} {n[0]}×{n[1]}, k={k}: jaxphys / sklearn", str(n[0]),
@@ -197,12 +284,15 @@ def classical_pca_tsne(ctx: Context) -> BenchResult:
                       f"{fmt(case['jaxphys_s'], 4)} / {fmt(case.get('sklearn_s'), 4)}",
                       fmt(ratio(case.get("sklearn_s"), case["jaxphys_s"]), 3), "—", "—"])
     notes = (f"Digits from {source}, pixels / 16.",
-             "t-SNE peers: one timed run each (scikit-learn has no compile step); jaxphys: "
-             "first call reported apart, then the median of the timed runs.",
+             "t-SNE peers: one timed run each (no compile step); jaxphys on the digits: "
+             "first call reported apart, then the median of the timed runs; at scale: one "
+             "run each, jaxphys's including its compilation.",
+             "t-SNE at scale: trustworthiness on the same random 5000 points of the 70 000 "
+             "(all pairs of 70 000 would not fit in memory).",
              "PCA quality: max |Δ explained-variance ratio| = "
              f"{fmt(pca_dig.get('ratio_diff'), 3)} (digits).")
     return BenchResult(
-        description="PCA and exact t-SNE fit times and quality, jaxphys.classical vs "
-                    "scikit-learn, same data, same run.",
+        description="PCA and t-SNE fit times and quality, jaxphys.classical vs "
+                    "scikit-learn and openTSNE, same data, same run.",
         config={**cfg, "pca_big": list(cfg["pca_big"])}, figures=fig, table=table,
         notes=notes)

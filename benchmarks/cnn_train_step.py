@@ -8,9 +8,9 @@ batch 128; Adam (lr 1e-3); mean softmax cross-entropy; synthetic data
 
 jaxphys side: ``LeNet5`` (channels-last NHWC), a contract loss
 ``loss_fn(params, batch, key) -> (loss, aux)`` and
-``jaxphys.core.make_train_step(loss_fn, optax.adam(1e-3))``: the jitted,
-state-donating step called once per batch from Python, and ``K`` steps inside
-one ``lax.scan`` (how ``fit`` runs its chunks).
+``jaxphys.core.make_train_step(loss_fn)`` on a ``TrainState`` carrying
+``optax.adam(1e-3)``: the jitted, state-donating step called once per batch from
+Python, and ``K`` steps inside one ``lax.scan`` (how ``fit`` runs its chunks).
 
 Peer: ``torch.nn`` Conv2d/MaxPool2d/Linear in NCHW, eager,
 ``torch.optim.Adam(lr=1e-3)``, ``F.cross_entropy``, ``torch.set_num_threads``

@@ -63,13 +63,13 @@ def _batches(cfg, tr, n):
 
 def _jaxphys(cfg, batches, te):
     from jaxphys.core import TrainState, make_train_step
-    from jaxphys.generative._flows import NeuralSplineFlow, flow_nll_loss
+    from jaxphys.generative import NeuralSplineFlow, flow_nll_loss
 
     flow = NeuralSplineFlow(n_layers=cfg["n_layers"], hidden=(cfg["hidden"],) * 2,
                             n_bins=cfg["bins"])
     opt = optax.adam(cfg["lr"])
     state = TrainState.create(flow.init(jax.random.key(0), jnp.zeros(2)), opt)
-    step = make_train_step(flow_nll_loss(flow), opt, donate=False)
+    step = make_train_step(flow_nll_loss(flow), donate=False)     # the optimiser: state.tx
     key = jax.random.key(1)
     dev = [jnp.asarray(b) for b in batches]
     holder = {"state": state, "i": 0}

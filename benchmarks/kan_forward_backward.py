@@ -6,7 +6,10 @@ points uniform in [-1, 1]²; loss = mean squared error against
 ``exp(sin(πx) + y²)``. One call computes the loss and its gradient with respect
 to every trainable parameter (no optimiser update).
 
-* jaxphys: ``jaxphys.nn.KAN`` (the ``_kan`` module), ``jax.jit(jax.value_and_grad(loss))``.
+* jaxphys: ``jaxphys.nn.KAN``, ``jax.jit(jax.value_and_grad(loss))``; B-splines in
+  closed form on the uniform grid (``k + 1`` polynomial pieces per point, a custom
+  derivative rule), each layer two matrix products (flattened basis by masked spline
+  weights, SiLU by masked scales).
 * jaxkan (flax.nnx): ``jaxkan.models.KAN.KAN(layer_dims, layer_type="base",
   required_parameters={"k": 3, "G": 5})``, split into ``nnx.Param`` and the rest,
   the same jitted ``value_and_grad``. Its "base" layer is the pykan-style spline
@@ -58,7 +61,7 @@ def _setup_jaxphys(cfg, x_np, y_np):
     import jax
     import jax.numpy as jnp
 
-    from jaxphys.nn._kan import KAN
+    from jaxphys.nn import KAN
 
     kan = KAN.create(tuple(cfg["widths"]), grid_size=cfg["grid"], order=cfg["order"])
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)

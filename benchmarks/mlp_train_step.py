@@ -6,8 +6,9 @@ uniform integer labels; the same arrays for both frameworks).
 
 jaxphys side: ``jaxphys.nn.MLP(widths=(512, 512, 10))``, a contract
 ``loss_fn(params, batch, key) -> (loss, aux)`` built from the per-example
-``softmax_cross_entropy`` and ``vmap``, ``jaxphys.core.make_train_step(loss_fn,
-optax.adam(1e-3))`` and ``TrainState.create``. Two variants:
+``softmax_cross_entropy`` and ``vmap``, ``jaxphys.core.make_train_step(loss_fn)`` and
+``TrainState.create(params, optax.adam(1e-3))`` (the state carries the optimiser). Two
+variants:
 
 * ``step``: the jitted (state-donating) step called once per batch from Python;
 * ``scan``: ``K`` steps inside one ``jax.lax.scan`` in one jitted call, the way

@@ -9,8 +9,9 @@ residual; Adam (lr 1e-3). Both sides start from the same weights.
 jaxphys side: :func:`jaxphys.physics.pinn_loss` (residual built by
 ``make_pde_residual``: ``jax.grad`` for ``u_x, u_t``, a forward-mode JVP of the
 gradient for ``u_xx``, vmapped over points) and
-``jaxphys.core.make_train_step(loss_fn, optax.adam(1e-3))``; variants: one jitted
-step per Python call, and ``K`` steps per ``lax.scan`` call.
+``jaxphys.core.make_train_step(loss_fn)`` on a ``TrainState`` carrying
+``optax.adam(1e-3)``; variants: one jitted step per Python call, and ``K`` steps per
+call of ``jaxphys.core.run_steps`` (the library's ``lax.scan`` loop, jitted).
 
 Peer: the same network in eager PyTorch on CPU (``torch.nn.Linear`` + ``tanh``),
 derivatives by ``torch.autograd.grad(..., create_graph=True)`` (``u_x, u_t``, then
@@ -22,7 +23,6 @@ Ratios are jaxphys steps/s over torch steps/s (> 1: jaxphys faster). Compile tim
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -42,10 +42,10 @@ def _config(ctx: Context) -> dict:
 
 
 def _setup_jaxphys(cfg: dict, ctx: Context) -> dict:
-    from jaxphys.core import TrainState, make_train_step
-    from jaxphys.physics._collocation import sample_latin_hypercube
-    from jaxphys.physics._pinn import PINNNet, pinn_loss
-    from jaxphys.physics._pinn_solvers import _burgers_transform, burgers_problem
+    from jaxphys.core import TrainState, make_train_step, run_steps
+    from jaxphys.physics.pinn import sample_latin_hypercube
+    from jaxphys.physics.pinn import PINNNet, pinn_loss
+    from jaxphys.physics.pinn._solvers import _burgers_transform, burgers_problem
 
     problem = burgers_problem()
     net = PINNNet(tuple(cfg["widths"]), problem.lo, problem.hi, _burgers_transform)
@@ -61,11 +61,11 @@ def _setup_jaxphys(cfg: dict, ctx: Context) -> dict:
     step_key, scan_key = jax.random.split(run_key)
     step_keys = list(jax.random.split(step_key, n_calls * spr + 1))
 
-    step = make_train_step(loss_fn, opt)
+    step = make_train_step(loss_fn)
     compile_s, (state, first) = time_first_call(step, make_state(params), batch, step_keys[0])
     counter = 1
 
-    def run_steps():
+    def run_step_calls():
         nonlocal state, counter
         metrics = None
         for _ in range(spr):
@@ -73,29 +73,27 @@ def _setup_jaxphys(cfg: dict, ctx: Context) -> dict:
             counter += 1
         return state, metrics
 
-    pure = make_train_step(loss_fn, opt, jit=False)
+    pure = make_train_step(loss_fn, jit=False)
+    data = problem.dataset(batch["collocation"])       # one full batch, for run_steps
 
-    def chunk_fn(state, batch, key):
-        def body(carry, i):
-            carry, m = pure(carry, batch, jax.random.fold_in(key, i))
-            return carry, m["loss"]
-
-        return jax.lax.scan(body, state, jnp.arange(chunk))
+    def chunk_fn(state, data, key):
+        state, metrics = run_steps(pure, state, data, key, n_steps=chunk)
+        return state, metrics["loss"]
 
     chunk_fn = jax.jit(chunk_fn, donate_argnums=(0,))
     chunk_keys = list(jax.random.split(scan_key, n_calls))
-    compile_scan_s, (scan_state, _) = time_first_call(chunk_fn, make_state(params), batch,
+    compile_scan_s, (scan_state, _) = time_first_call(chunk_fn, make_state(params), data,
                                                       chunk_keys[0])
     calls = 1
 
     def run_scan():
         nonlocal scan_state, calls
-        scan_state, losses = chunk_fn(scan_state, batch, chunk_keys[calls])
+        scan_state, losses = chunk_fn(scan_state, data, chunk_keys[calls])
         calls += 1
         return scan_state, losses
 
     ctx.log(f"[bench]   jaxphys PINN step: compile {compile_s:.2f} s, scan {compile_scan_s:.2f} s")
-    return {"step": {"compile_s": compile_s, "run": run_steps, "steps_per_call": spr},
+    return {"step": {"compile_s": compile_s, "run": run_step_calls, "steps_per_call": spr},
             "scan": {"compile_s": compile_scan_s, "run": run_scan, "steps_per_call": chunk},
             "params": params, "colloc": np.asarray(batch["collocation"]),
             "first_loss": float(first["loss"])}
@@ -163,16 +161,17 @@ def pinn_train_step(ctx: Context) -> BenchResult:
         "jaxphys_steps_per_s": Figure(jx["step"]["median"], "steps/s",
                                       "jitted step per Python call, median"),
         "jaxphys_scan_compile_s": Figure(jx["scan"]["compile_s"], "s",
-                                         f"{cfg['chunk']} steps in one lax.scan, first call"),
+                                         f"{cfg['chunk']} steps in one run_steps call, "
+                                         "first call"),
         "jaxphys_scan_steps_per_s": Figure(jx["scan"]["median"], "steps/s",
-                                           "lax.scan chunk, median"),
+                                           "run_steps chunk (lax.scan), median"),
     }
     notes = [f"Initial loss: jaxphys {jx['first_loss']:.6g}"
              + (f", torch {tr['first_loss']:.6g} (same weights and points)" if tr else "")]
     table = [["variant", "compile / first step (s)", "steps/s (median)", "steps/s (best)",
               "× torch", "slowest / fastest repeat"]]
     rows = [("jaxphys `make_train_step` (jit, 1 step per call)", jx["step"]),
-            (f"jaxphys, {cfg['chunk']} steps per `lax.scan` call", jx["scan"])]
+            (f"jaxphys, {cfg['chunk']} steps per `run_steps` call", jx["scan"])]
     if tr is not None:
         fig |= {
             "torch_first_step_s": Figure(tr["compile_s"], "s", "first eager step"),

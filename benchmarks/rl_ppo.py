@@ -1,32 +1,32 @@
-"""PPO on CartPole: wall-clock to reach a return of 475, jaxphys vs rejax vs stable-baselines3.
+"""PPO and DQN on CartPole: jaxphys vs rejax (and PPO vs stable-baselines3), same run.
 
-All three train PPO on CartPole-v1 with the same hyperparameters (4 envs ×
-128 steps per update, 4 epochs of 4 minibatches, Adam 2.5e-4 annealed
-linearly, γ 0.99, GAE λ 0.95, clip 0.2, entropy 0.01, value 0.5, gradient
-norm 0.5, separate 64-64 tanh actor and critic) for at most 5·10⁵ steps:
+Three comparisons, each with the same hyperparameters on both sides:
 
-"Reaching 475" is gym's CartPole-v1 solved rule: the mean return of the last 100
-training episodes (at update granularity: the fewest latest updates holding at least
-100 finished episodes) is at least 475.
+* **PPO to a greedy return of 475** (4 envs × 128 steps per update, 4 epochs of 4
+  minibatches, Adam 2.5e-4, γ 0.99, GAE λ 0.95, clip 0.2, entropy 0.01, value 0.5,
+  gradient norm 0.5, separate 64-64 tanh actor and critic, at most 5·10⁵ steps). Both
+  libraries evaluate the greedy policy on 128 episodes every ``eval_freq`` environment
+  steps *inside* one jitted call (rejax's own evaluation; for jaxphys ``agent.train_from``
+  chunks and ``jaxphys.rl.evaluate`` under one ``lax.scan``), and the criterion is the
+  first evaluation ≥ 475: time to it = run time × (evaluations until then) / (all
+  evaluations). Compilation is timed apart (``lower().compile()``). rejax 0.1 anneals no
+  learning rate; the jaxphys agent is run with ``anneal_lr=False`` too.
+* **PPO, 64 seeds vmapped** (``jax.vmap(train)`` over 64 keys, a shorter run each):
+  environment steps per second, jaxphys over rejax (rejax evaluates once, at the end).
+* **DQN** (10 envs, buffer 10⁴, batch 128, 10⁴ steps before learning, target copy every
+  500 steps, Adam 2.5e-4, ε 1 → 0.05 over half the run, 64-64 ReLU Q-network (rejax's
+  fixed size), double DQN):
+  environment steps per second over the same budget, compile apart.
+* stable-baselines3 PPO, PyTorch CPU, ``torch.set_num_threads`` = cores (one in quick mode),
+  with a callback that stops at gym's CartPole-v1 *solved* rule (the mean return of the
+  last 100 training episodes ≥ 475, at rollout granularity); jaxphys is timed to the same
+  rule on its training episodes, and its **compile time is added** to its wall clock, as
+  SB3's start-up is in SB3's.
 
-* jaxphys: ``jaxphys.rl._ppo.make_train``; the whole run is one jitted call
-  (compile timed apart with ``lower().compile()``). Time to 475 = run time ×
-  (updates until the solved rule first holds) / (all updates) — the scan's updates
-  all cost the same.
-* rejax 0.1 ``PPO.create(env="CartPole-v1", ...)`` with the same settings: one
-  jitted ``train`` (compile apart); its greedy evaluation (128 episodes) every
-  ``eval_freq`` steps is the reached-475 signal (evaluation time included in
-  its run time: a small handicap, noted).
-* stable-baselines3 PPO, PyTorch CPU, ``torch.set_num_threads`` = cores (one in
-  quick mode): wall
-  clock of ``learn`` with a callback that stops as soon as the solved rule holds
-  after a rollout (same criterion as
-  jaxphys).
-
-Each is run once per seed (one seed in full mode; the jaxphys run is
-repeated after compilation for a steady-state time). Quick mode uses tiny
-budgets only to exercise the code (475 is not reached; the time-to figures are
-then None) and skips rejax (its compilation alone would double the smoke test). Ratios are peer seconds over jaxphys seconds (> 1: jaxphys faster).
+Quick mode uses tiny budgets only to exercise the code (475 is not reached; the time-to
+figures are then None) and skips rejax (its compilations would double the smoke test).
+Ratios are peer seconds over jaxphys seconds, or jaxphys steps/s over the peer's (> 1:
+jaxphys faster).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from __future__ import annotations
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ._runner import BenchResult, Context, Figure, fmt, peer_threads, register
@@ -47,28 +48,23 @@ SOLVED_WINDOW = 100
 def _config(ctx: Context) -> dict:
     if ctx.quick:
         return {"total": 2048, "sb3_total": 512, "n_envs": 4, "n_steps": 128, "hidden": 16,
-                "eval_freq": 1024}
+                "eval_freq": 1024, "eval_episodes": 8, "seeds": 4, "seed_total": 1024,
+                "dqn_total": 2000, "dqn_starts": 500}
     return {"total": 500_000, "sb3_total": 500_000, "n_envs": 4, "n_steps": 128, "hidden": 64,
-            "eval_freq": 8192}
-
-
-def _first_fraction(curve: np.ndarray, steps: np.ndarray, total: float):
-    hit = np.flatnonzero(np.nan_to_num(curve, nan=-np.inf) >= TARGET)
-    return (None, None) if hit.size == 0 else (float(steps[hit[0]]) / total, int(steps[hit[0]]))
+            "eval_freq": 8192, "eval_episodes": 128, "seeds": 64, "seed_total": 16_384,
+            "dqn_total": 100_000, "dqn_starts": 10_000}
 
 
 def _window_mean(sums, counts, i: int, window: int = SOLVED_WINDOW):
     """Mean return of the training episodes of updates ``j..i``, the fewest latest whole
     updates holding at least ``window`` episodes; ``None`` while fewer have ended."""
     c = np.cumsum(np.asarray(counts[:i + 1], float)[::-1])
-    k = int(np.searchsorted(c, window))           # updates i-k..i hold >= window episodes
+    k = int(np.searchsorted(c, window))
     return None if k >= len(c) else float(np.sum(sums[i - k:i + 1])) / c[k]
 
 
 def _solved_index(sums, counts):
-    """First update at which ``_window_mean`` >= TARGET: gym's CartPole-v1 "solved" rule
-    (mean of 100 consecutive episodes) at update granularity, applied alike to jaxphys
-    and stable-baselines3 (one rollout = one update). ``None`` if never."""
+    """First update at which ``_window_mean`` >= TARGET (gym's solved rule), or None."""
     for i in range(len(counts)):
         m = _window_mean(sums, counts, i)
         if m is not None and m >= TARGET:
@@ -76,35 +72,66 @@ def _solved_index(sums, counts):
     return None
 
 
-def _jaxphys(cfg: dict) -> dict:
-    from jaxphys.rl._evaluate import evaluate
-    from jaxphys.rl._ppo import PPOConfig, make_train
-    from jaxphys.rl.envs._cartpole import CartPole
+def _first_fraction(curve):
+    hit = np.flatnonzero(np.nan_to_num(np.asarray(curve), nan=-np.inf) >= TARGET)
+    return None if hit.size == 0 else (hit[0] + 1) / len(curve)
+
+
+def _compile(fn, *args):
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - start
+
+
+def _timed(compiled, *args):
+    start = time.perf_counter()
+    out = block(compiled(*args))
+    return out, time.perf_counter() - start
+
+
+def _ppo_agent(cfg, total):
+    from jaxphys.rl import PPOConfig, make_ppo
+    from jaxphys.rl.envs import CartPole
 
     env = CartPole()
-    pc = PPOConfig(total_timesteps=cfg["total"], n_envs=cfg["n_envs"], n_steps=cfg["n_steps"],
-                   hidden=(cfg["hidden"],) * 2)
-    train = make_train(env, env.default_params(), pc)
+    agent = make_ppo(env, env.default_params(), PPOConfig(
+        total_timesteps=total, n_envs=cfg["n_envs"], n_steps=cfg["n_steps"], anneal_lr=False,
+        hidden=(cfg["hidden"],) * 2))
+    return env, agent
+
+
+def _jaxphys_ppo(cfg: dict) -> dict:
+    from jaxphys.rl import evaluate
+
+    env, agent = _ppo_agent(cfg, cfg["total"])
+    per_chunk = cfg["eval_freq"] // (cfg["n_envs"] * cfg["n_steps"])
+    n_chunks = cfg["total"] // cfg["eval_freq"]
+
+    def run(key):
+        key_init, key_run, key_eval = jax.random.split(key, 3)
+
+        def chunk(state, i):
+            state, metrics = agent.train_from(key_run, state, per_chunk)
+            ev = evaluate(jax.random.fold_in(key_eval, i), env, None, agent.policy(state.params),
+                          n_episodes=cfg["eval_episodes"], max_steps=500)
+            return state, (ev.mean_return, metrics)
+
+        return jax.lax.scan(chunk, agent.init(key_init), jnp.arange(n_chunks))[1]
+
     key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = jax.jit(train).lower(key).compile()
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    res = block(compiled(key))
-    run_s = time.perf_counter() - start
-    start = time.perf_counter()
-    block(compiled(jax.random.key(1)))
-    run2_s = time.perf_counter() - start
-    steps = np.asarray(res.metrics["env_steps"])
-    counts = np.asarray(res.metrics["n_episodes"])
-    sums = np.where(counts > 0, np.asarray(res.metrics["episode_return"]), 0.0) * counts
-    i = _solved_index(sums, counts)
-    frac, at = (None, None) if i is None else (float(steps[i]) / steps[-1], int(steps[i]))
-    ev = jax.jit(lambda k: evaluate(k, env, None, train.policy(res.params), n_episodes=32,
-                                    max_steps=500).mean_return)(jax.random.key(2))
+    compiled, compile_s = _compile(run, key)
+    (curve, metrics), run_s = _timed(compiled, key)
+    _, run2_s = _timed(compiled, jax.random.key(1))
+    counts = np.asarray(metrics["n_episodes"]).reshape(-1)
+    returns = np.nan_to_num(np.asarray(metrics["episode_return"]).reshape(-1))
+    solved = _solved_index(returns * counts, counts)
+    frac = _first_fraction(curve)
+    solved_s = None if solved is None else run_s * (solved + 1) / len(counts)
     return {"compile_s": compile_s, "run_s": run_s, "run2_s": run2_s,
-            "to_target_s": None if frac is None else frac * run_s, "at_step": at,
-            "final_eval": float(ev), "steps": int(steps[-1])}
+            "to_target_s": None if frac is None else frac * run_s,
+            "at_step": None if frac is None else int(round(frac * cfg["total"])),
+            "solved_with_compile_s": None if solved_s is None else compile_s + solved_s,
+            "final_eval": float(np.asarray(curve)[-1])}
 
 
 class _FiveTupleEnv:
@@ -120,39 +147,82 @@ class _FiveTupleEnv:
         return getattr(self._env, name)
 
     def step(self, key, state, action, params=None):
-        import jax.numpy as jnp
-
         obs, state, reward, terminated, truncated, info = self._env.step(key, state, action,
                                                                          params)
         return obs, state, reward, jnp.logical_or(terminated, truncated), info
 
 
-def _rejax(cfg: dict) -> dict:
+def _rejax_ppo(cfg: dict, total: int, eval_freq: int):
     import gymnax
     from rejax import PPO
 
     env, env_params = gymnax.make("CartPole-v1")
-    algo = PPO.create(env=_FiveTupleEnv(env), env_params=env_params,
-                      total_timesteps=cfg["total"], eval_freq=cfg["eval_freq"],
-                      num_envs=cfg["n_envs"], num_steps=cfg["n_steps"], num_epochs=4,
-                      num_minibatches=4, learning_rate=2.5e-4, max_grad_norm=0.5, gamma=0.99,
-                      gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5,
+    return PPO.create(env=_FiveTupleEnv(env), env_params=env_params, total_timesteps=total,
+                      eval_freq=eval_freq, num_envs=cfg["n_envs"], num_steps=cfg["n_steps"],
+                      num_epochs=4, num_minibatches=4, learning_rate=2.5e-4, max_grad_norm=0.5,
+                      gamma=0.99, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5,
                       skip_initial_evaluation=True,
                       agent_kwargs={"activation": "tanh",
                                     "hidden_layer_sizes": (cfg["hidden"],) * 2})
+
+
+def _rejax(cfg: dict) -> dict:
+    algo = _rejax_ppo(cfg, cfg["total"], cfg["eval_freq"])
     key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = jax.jit(algo.train).lower(key).compile()
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    _, (lengths, returns) = block(compiled(key))
-    run_s = time.perf_counter() - start
-    curve = np.asarray(returns).mean(axis=-1)
-    steps = np.arange(1, curve.shape[0] + 1) * cfg["eval_freq"]
-    frac, at = _first_fraction(curve, steps, cfg["total"])
+    compiled, compile_s = _compile(algo.train, key)
+    (_, (_, returns)), run_s = _timed(compiled, key)
+    frac = _first_fraction(np.asarray(returns).mean(axis=-1))
     return {"compile_s": compile_s, "run_s": run_s,
-            "to_target_s": None if frac is None else frac * run_s, "at_step": at,
-            "final_eval": float(curve[-1]), "annealed_lr": False}
+            "to_target_s": None if frac is None else frac * run_s,
+            "at_step": None if frac is None else int(round(frac * cfg["total"]))}
+
+
+def _seeds(cfg: dict, with_rejax: bool) -> dict:
+    """64 seeds of a short PPO run in one vmapped call: steps/s of each library."""
+    keys = jax.random.split(jax.random.key(3), cfg["seeds"])
+    _, agent = _ppo_agent(cfg, cfg["seed_total"])
+    compiled, compile_s = _compile(jax.vmap(agent.train), keys)
+    _, run_s = _timed(compiled, keys)
+    out = {"jaxphys_compile_s": compile_s, "jaxphys_run_s": run_s,
+           "jaxphys_sps": cfg["seeds"] * cfg["seed_total"] / run_s}
+    if with_rejax:
+        algo = _rejax_ppo(cfg, cfg["seed_total"], cfg["seed_total"])
+        compiled, compile_s = _compile(jax.vmap(algo.train), keys)
+        _, run_s = _timed(compiled, keys)
+        out |= {"rejax_compile_s": compile_s, "rejax_run_s": run_s,
+                "rejax_sps": cfg["seeds"] * cfg["seed_total"] / run_s}
+    return out
+
+
+def _dqn(cfg: dict, with_rejax: bool) -> dict:
+    from jaxphys.rl import DQNConfig, make_dqn
+    from jaxphys.rl.envs import CartPole
+
+    key = jax.random.key(4)
+    total, starts = cfg["dqn_total"], cfg["dqn_starts"]
+    env = CartPole()
+    agent = make_dqn(env, env.default_params(), DQNConfig(
+        total_timesteps=total, n_envs=10, buffer_size=10_000, batch_size=128,
+        learning_starts=starts, target_update_interval=500, hidden=(64, 64)))
+    compiled, compile_s = _compile(agent.train, key)
+    _, run_s = _timed(compiled, key)
+    out = {"jaxphys_compile_s": compile_s, "jaxphys_run_s": run_s, "jaxphys_sps": total / run_s}
+    if with_rejax:
+        import gymnax
+        from rejax import DQN
+
+        genv, genv_params = gymnax.make("CartPole-v1")
+        algo = DQN.create(env=_FiveTupleEnv(genv), env_params=genv_params, total_timesteps=total,
+                          eval_freq=total, num_envs=10, buffer_size=10_000, fill_buffer=starts,
+                          batch_size=128, learning_rate=2.5e-4, target_update_freq=500,
+                          polyak=0.0, gamma=0.99, eps_start=1.0, eps_end=0.05,
+                          exploration_fraction=0.5, max_grad_norm=10.0,
+                          skip_initial_evaluation=True,
+                          agent_kwargs={"activation": "relu"})   # rejax's Q-net is 64-64
+        compiled, compile_s = _compile(algo.train, key)
+        _, run_s = _timed(compiled, key)
+        out |= {"rejax_compile_s": compile_s, "rejax_run_s": run_s, "rejax_sps": total / run_s}
+    return out
 
 
 def _sb3(cfg: dict, threads: int) -> dict:
@@ -162,19 +232,17 @@ def _sb3(cfg: dict, threads: int) -> dict:
     from stable_baselines3.common.env_util import make_vec_env
 
     class StopAt(BaseCallback):
-        """Per rollout (= one jaxphys update): the sum and count of the training episodes
-        that ended in it; the same solved rule as for jaxphys (``_solved_index``)."""
+        """Per rollout (= one jaxphys update): sum and count of the training episodes that
+        ended in it; stops at the solved rule (``_window_mean``)."""
 
         def __init__(self):
             super().__init__()
-            self.returns: list[float] = []
-            self.sums: list[float] = []
-            self.counts: list[int] = []
+            self.returns, self.sums, self.counts = [], [], []
             self.reached_at = None
 
         def _on_step(self) -> bool:
             if self.reached_at is not None:
-                return False           # stops learn() at the first step after reaching
+                return False
             for info in self.locals["infos"]:
                 if "episode" in info:
                     self.returns.append(float(info["episode"]["r"]))
@@ -189,89 +257,102 @@ def _sb3(cfg: dict, threads: int) -> dict:
                 self.reached_at = self.num_timesteps
                 self.reached_wall = time.perf_counter()
 
-    total = cfg["sb3_total"]
-
-    def lr(progress_remaining):
-        return 2.5e-4 * progress_remaining
-
     env = make_vec_env("CartPole-v1", n_envs=cfg["n_envs"], seed=0)
     model = PPO("MlpPolicy", env, n_steps=cfg["n_steps"], batch_size=cfg["n_envs"] *
-                cfg["n_steps"] // 4, n_epochs=4, learning_rate=lr, gamma=0.99, gae_lambda=0.95,
-                clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, seed=0,
-                policy_kwargs={"net_arch": {"pi": [cfg["hidden"]] * 2, "vf": [cfg["hidden"]] * 2},
-                               "activation_fn": torch.nn.Tanh}, device="cpu", verbose=0)
+                cfg["n_steps"] // 4, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
+                gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
+                seed=0, policy_kwargs={"net_arch": {"pi": [cfg["hidden"]] * 2,
+                                                    "vf": [cfg["hidden"]] * 2},
+                                       "activation_fn": torch.nn.Tanh}, device="cpu", verbose=0)
     cb = StopAt()
-    prev_threads = torch.get_num_threads()
+    previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         start = time.perf_counter()
-        model.learn(total_timesteps=total, callback=cb)
+        model.learn(total_timesteps=cfg["sb3_total"], callback=cb)
         wall = time.perf_counter() - start
     finally:
-        torch.set_num_threads(prev_threads)
+        torch.set_num_threads(previous)
     return {"run_s": wall,
             "to_target_s": cb.reached_wall - start if cb.reached_at is not None else None,
-            "at_step": cb.reached_at, "steps": int(model.num_timesteps),
-            "torch": torch.__version__, "threads": threads}
+            "at_step": cb.reached_at, "torch": torch.__version__, "threads": threads}
+
+
+def _try(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as err:  # noqa: BLE001 - the peers are optional
+        return {"error": repr(err)}
 
 
 @register(NAME)
 def rl_ppo(ctx: Context) -> BenchResult:
     cfg = _config(ctx)
-    ctx.log(f"{NAME}: jaxphys")
-    jx = _jaxphys(cfg)
-    ctx.log(f"{NAME}: rejax")
-    if ctx.quick:    # a second whole-run compilation would double the smoke test's time
-        rj = {"error": "skipped in quick mode"}
-    else:
-        try:
-            rj = _rejax(cfg)
-        except Exception as err:  # noqa: BLE001 - the peer is optional
-            rj = {"error": repr(err)}
+    with_rejax = not ctx.quick
+    ctx.log(f"{NAME}: jaxphys PPO to 475")
+    jx = _jaxphys_ppo(cfg)
+    ctx.log(f"{NAME}: rejax PPO to 475")
+    rj = _try(_rejax, cfg) if with_rejax else {"error": "skipped in quick mode"}
+    ctx.log(f"{NAME}: {cfg['seeds']} seeds vmapped")
+    sd = _seeds(cfg, with_rejax)
+    ctx.log(f"{NAME}: DQN")
+    dq = _dqn(cfg, with_rejax)
     ctx.log(f"{NAME}: stable-baselines3")
-    try:
-        sb = _sb3(cfg, peer_threads(ctx))
-    except Exception as err:  # noqa: BLE001
-        sb = {"error": repr(err)}
+    sb = _try(_sb3, cfg, peer_threads(ctx))
 
-    def ratio(peer):
-        a, b = peer.get("to_target_s"), jx["to_target_s"]
+    def ratio(a, b):
         return None if a is None or b is None else a / b
 
-    def get(d, k):
-        return d.get(k) if isinstance(d, dict) else None
+    def fig(value, unit, label):
+        return Figure(value, unit, label)
 
     figures = {
-        "jaxphys_compile_s": Figure(jx["compile_s"], "s", "jit compile of the whole run"),
-        "jaxphys_run_s": Figure(jx["run_s"], "s", f"{jx['steps']} steps, compiled"),
-        "jaxphys_run_again_s": Figure(jx["run2_s"], "s", "same, second seed"),
-        "jaxphys_to_475_s": Figure(jx["to_target_s"], "s",
-                                   "wall-clock until the last 100 training episodes average ≥ 475"),
-        "jaxphys_to_475_steps": Figure(jx["at_step"], "steps", "env steps until solved (≥ 475)"),
-        "jaxphys_final_eval": Figure(jx["final_eval"], "return", "greedy, 32 episodes"),
-        "rejax_compile_s": Figure(get(rj, "compile_s"), "s", "jit compile of rejax train"),
-        "rejax_run_s": Figure(get(rj, "run_s"), "s", "rejax run incl. its evaluations"),
-        "rejax_to_475_s": Figure(get(rj, "to_target_s"), "s", "until greedy eval ≥ 475"),
-        "rejax_to_475_steps": Figure(get(rj, "at_step"), "steps", "env steps until greedy eval ≥ 475"),
-        "sb3_to_475_s": Figure(get(sb, "to_target_s"), "s", "SB3 PPO (torch CPU) wall-clock"),
-        "sb3_run_s": Figure(get(sb, "run_s"), "s", "SB3 learn() wall-clock"),
-        "sb3_to_475_steps": Figure(get(sb, "at_step"), "steps", "env steps until solved (≥ 475)"),
-        "ratio_rejax_over_jaxphys_to_475": Figure(ratio(rj), "1", "> 1: jaxphys faster"),
-        "ratio_sb3_over_jaxphys_to_475": Figure(ratio(sb), "1", "> 1: jaxphys faster"),
+        "jaxphys_compile_s": fig(jx["compile_s"], "s", "jit compile of the whole run"),
+        "jaxphys_run_s": fig(jx["run_s"], "s", f"{cfg['total']} steps with evaluations"),
+        "jaxphys_run_again_s": fig(jx["run2_s"], "s", "same, second seed"),
+        "jaxphys_to_475_s": fig(jx["to_target_s"], "s", "until a greedy evaluation ≥ 475"),
+        "jaxphys_to_475_steps": fig(jx["at_step"], "steps", "env steps until greedy ≥ 475"),
+        "jaxphys_final_eval": fig(jx["final_eval"], "return", "greedy, last evaluation"),
+        "rejax_compile_s": fig(rj.get("compile_s"), "s", "jit compile of rejax train"),
+        "rejax_run_s": fig(rj.get("run_s"), "s", "rejax run with its evaluations"),
+        "rejax_to_475_s": fig(rj.get("to_target_s"), "s", "until a greedy evaluation ≥ 475"),
+        "rejax_to_475_steps": fig(rj.get("at_step"), "steps", "env steps until greedy ≥ 475"),
+        "ratio_rejax_over_jaxphys_to_475": fig(ratio(rj.get("to_target_s"), jx["to_target_s"]),
+                                               "1", "> 1: jaxphys faster"),
+        "jaxphys_seeds_steps_per_s": fig(sd["jaxphys_sps"], "steps/s",
+                                         f"PPO, {cfg['seeds']} seeds vmapped"),
+        "rejax_seeds_steps_per_s": fig(sd.get("rejax_sps"), "steps/s",
+                                       f"PPO, {cfg['seeds']} seeds vmapped"),
+        "ratio_jaxphys_over_rejax_seeds": fig(ratio(sd["jaxphys_sps"], sd.get("rejax_sps")), "1",
+                                              "vmapped seeds steps/s, > 1: jaxphys faster"),
+        "jaxphys_dqn_steps_per_s": fig(dq["jaxphys_sps"], "steps/s", "DQN, compile apart"),
+        "rejax_dqn_steps_per_s": fig(dq.get("rejax_sps"), "steps/s", "DQN, compile apart"),
+        "ratio_jaxphys_over_rejax_dqn": fig(ratio(dq["jaxphys_sps"], dq.get("rejax_sps")), "1",
+                                            "DQN steps/s, > 1: jaxphys faster"),
+        "jaxphys_solved_with_compile_s": fig(jx["solved_with_compile_s"], "s",
+                                             "compile + until the solved rule (training)"),
+        "sb3_to_solved_s": fig(sb.get("to_target_s"), "s", "SB3 PPO (torch CPU) to the rule"),
+        "sb3_run_s": fig(sb.get("run_s"), "s", "SB3 learn() wall-clock"),
+        "ratio_sb3_over_jaxphys_solved": fig(ratio(sb.get("to_target_s"),
+                                                   jx["solved_with_compile_s"]),
+                                             "1", "jaxphys compile included, > 1: faster"),
     }
-    table = [["library", "compile (s)", "to 475 (s)", "steps to 475", "run (s)"],
-             ["jaxphys", fmt(jx["compile_s"]), fmt(jx["to_target_s"]), str(jx["at_step"]),
-              fmt(jx["run_s"])],
-             ["rejax", fmt(get(rj, "compile_s")), fmt(get(rj, "to_target_s")),
-              str(get(rj, "at_step")), fmt(get(rj, "run_s"))],
-             ["stable-baselines3 (torch CPU)", "—", fmt(get(sb, "to_target_s")),
-              str(get(sb, "at_step")), fmt(get(sb, "run_s"))]]
-    notes = ["time to 475 excludes compilation for the JAX libraries",
-             "rejax's learning rate is constant (no annealing option); its run time includes "
-             "its periodic 128-episode evaluations"]
+    table = [["comparison", "jaxphys", "peer", "ratio (> 1: jaxphys faster)"],
+             ["PPO to greedy 475, s (rejax)", fmt(jx["to_target_s"]), fmt(rj.get("to_target_s")),
+              fmt(figures["ratio_rejax_over_jaxphys_to_475"].value, 3)],
+             [f"PPO {cfg['seeds']} seeds, steps/s (rejax)", fmt(sd["jaxphys_sps"]),
+              fmt(sd.get("rejax_sps")), fmt(figures["ratio_jaxphys_over_rejax_seeds"].value, 3)],
+             ["DQN steps/s (rejax)", fmt(dq["jaxphys_sps"]), fmt(dq.get("rejax_sps")),
+              fmt(figures["ratio_jaxphys_over_rejax_dqn"].value, 3)],
+             ["PPO to solved rule incl. compile, s (SB3)", fmt(jx["solved_with_compile_s"]),
+              fmt(sb.get("to_target_s")), fmt(figures["ratio_sb3_over_jaxphys_solved"].value, 3)]]
+    notes = ["JAX times exclude compilation (reported apart) except in the SB3 comparison",
+             "both PPO runs evaluate 128 greedy episodes every eval_freq steps inside the jit",
+             "rejax treats a truncation as a termination (no bootstrap); jaxphys bootstraps"]
     for name, d in (("rejax", rj), ("stable-baselines3", sb)):
         if "error" in d:
             notes.append(f"{name} unavailable: {d['error']}")
-    return BenchResult(description="PPO on CartPole-v1, wall-clock to a return of 475 with "
-                                   "compile time apart: jaxphys vs rejax vs stable-baselines3.",
+    return BenchResult(description="PPO and DQN on CartPole-v1: time to a greedy return of 475, "
+                                   "vmapped-seed and DQN throughput against rejax, and time to "
+                                   "the solved rule against stable-baselines3.",
                        config=dict(cfg), figures=figures, table=table, notes=tuple(notes))

@@ -43,7 +43,7 @@ def _config(ctx: Context) -> dict:
 
 @register(NAME)
 def transformer_generation(ctx: Context) -> BenchResult:
-    from jaxphys.nn._transformer import CausalLM, generate
+    from jaxphys.nn import CausalLM, generate
 
     cfg = _config(ctx)
     total = cfg["prompt_len"] + cfg["new_tokens"]

@@ -5,8 +5,9 @@ Models are pure ``init``/``apply`` pairs over parameter pytrees, losses are
 loss and an optax optimiser, and everything compiles with XLA.
 
 Subpackages (imported on first use): ``core``, ``losses``, ``metrics``, ``data``,
-``linear``, ``nn``, ``classical``, ``generative``, ``rl``, ``physics``, ``plot`` (needs the
-``plot`` extra), ``tour``.
+``linear``, ``fitting`` (likelihood fits with Minuit-grade errors), ``nn``, ``classical``,
+``generative``, ``rl``, ``physics`` (Ising, PINNs, gravitational waves, simulators),
+``dynamics`` (the physics of learning), ``plot`` (needs the ``plot`` extra), ``tour``.
 
 Example:
     >>> import jaxphys
@@ -19,17 +20,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .core import (EarlyStopping, FitResult, Model, TrainState, as_model, fit, make_eval_step,
-                   make_train_step, restore_checkpoint, save_checkpoint)
+from .core import (EarlyStopping, FitResult, LossAux, Model, TrainState, as_model, fit,
+                   make_eval_step, make_train_step, restore_checkpoint, run_steps,
+                   save_checkpoint, skip_nonfinite)
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("core", "losses", "metrics", "data", "linear", "nn", "classical", "generative", "rl",
-                "physics", "plot", "tour")
+_SUBPACKAGES = ("core", "losses", "metrics", "data", "linear", "fitting", "nn", "classical",
+                "generative", "rl", "physics", "dynamics", "plot", "tour")
 
 __all__ = [
     "__version__", "Model", "as_model", "TrainState", "make_train_step", "make_eval_step",
-    "fit", "FitResult", "EarlyStopping", "save_checkpoint", "restore_checkpoint",
+    "LossAux", "skip_nonfinite", "run_steps", "fit", "FitResult", "EarlyStopping", "save_checkpoint", "restore_checkpoint",
     *_SUBPACKAGES,
 ]
 

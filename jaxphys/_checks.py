@@ -127,3 +127,34 @@ def check_same_shape(a: Any, name_a: str, b: Any, name_b: str, *, why: str = "")
         extra = f"; {why}" if why else ""
         raise ValueError(f"{name_b}: expected shape {tuple(jnp.shape(a))} (the shape of "
                          f"{name_a}{extra}), got {tuple(jnp.shape(b))}")
+
+
+def check_range(x: Any, name: str, *, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False) -> None:
+    """Raise unless every entry of a concrete ``x`` is finite and in the interval.
+
+    The interval is ``[low, high]``, with ``(`` / ``)`` for ``low_open`` / ``high_open``;
+    a missing bound is infinite. Tracers (inside ``jit``/``vmap``) are not checked.
+
+    Example:
+        >>> check_range(0.5, "gamma", low=0.0, high=1.0)
+        >>> check_range([0.9, 1.5], "gamma", low=0.0, high=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: gamma: expected values in [0.0, 1.0], got 1.5
+    """
+    if not is_concrete(x):
+        return
+    arr = np.asarray(x, dtype=float)
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    interval = (f"{lo}{'-inf' if low is None else low}, "
+                f"{'inf' if high is None else high}{hi}")
+    bad = ~np.isfinite(arr)
+    if low is not None:
+        bad |= (arr <= low) if low_open else (arr < low)
+    if high is not None:
+        bad |= (arr >= high) if high_open else (arr > high)
+    if np.any(bad):
+        raise ValueError(f"{name}: expected values in {interval}, got "
+                         f"{float(arr[bad].ravel()[0])!r}")

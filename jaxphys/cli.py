@@ -1,11 +1,13 @@
-"""The ``jaxphys`` command: the tour, its chapter list, and the benchmarks.
+"""The ``jaxphys`` command: the tour and its chapter list.
 
 Usage::
 
     jaxphys tour [--out DIR] [--quick] [--only NAME[,NAME...]] [--seed N] [--no-progress] [-q]
     jaxphys list
-    jaxphys bench [ARGS...]       # forwards ARGS to `python -m benchmarks`
     jaxphys --version
+
+The benchmarks are not part of the installed package: run them from a source
+checkout with ``python -m benchmarks``.
 
 Exit codes: 0 success; 1 a chapter failed or a dependency is missing;
 2 a usage error (e.g. an unknown chapter).
@@ -15,16 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
-
-_REPO_HINT = """\
-jaxphys bench runs the benchmarks in the benchmarks/ folder of a jaxphys source
-checkout, which is not part of the installed package. From a checkout run:
-
-    pip install -e ".[bench]"
-    python -m benchmarks            # or: jaxphys bench, from the checkout's root
-"""
 
 
 def _version() -> str:
@@ -57,9 +50,6 @@ def _parser() -> argparse.ArgumentParser:
                       help="no progress bar and no per-chapter result lines")
 
     sub.add_parser("list", help="list the tour's chapters")
-    sub.add_parser("bench", help="run the benchmarks (from a source checkout); "
-                                 "arguments are passed on, see `jaxphys bench --help`",
-                   add_help=False)
     return parser
 
 
@@ -93,53 +83,9 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_benchmarks_main():
-    """``benchmarks.__main__.main`` from the checkout this jaxphys lives in, or None."""
-    import importlib
-
-    import jaxphys
-
-    candidates = [None]
-    if getattr(jaxphys, "__file__", None):
-        root = Path(jaxphys.__file__).resolve().parent.parent
-    else:
-        root = Path(list(jaxphys.__path__)[0]).resolve().parent
-    if (root / "benchmarks" / "__main__.py").is_file():
-        candidates.append(root)
-    for extra in candidates:
-        if extra is not None and str(extra) not in sys.path:
-            sys.path.insert(0, str(extra))
-        try:
-            module = importlib.import_module("benchmarks.__main__")
-        except ModuleNotFoundError as err:
-            if err.name in ("benchmarks", "benchmarks.__main__"):
-                continue
-            raise
-        main = getattr(module, "main", None)
-        if callable(main):
-            return main
-    return None
-
-
-def _cmd_bench(args: list[str]) -> int:
-    try:
-        main = _import_benchmarks_main()
-    except ImportError as err:  # the benchmarks exist but a peer library is missing
-        print(f"jaxphys bench: error: {err}\n"
-              'install the benchmark extras with: pip install -e ".[bench]"', file=sys.stderr)
-        return 1
-    if main is None:
-        print(_REPO_HINT, file=sys.stderr, end="")
-        return 2
-    code = main(list(args))
-    return int(code) if isinstance(code, int) else 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxphys`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bench":
-        return _cmd_bench(argv[1:])
     parser = _parser()
     try:
         args = parser.parse_args(argv)

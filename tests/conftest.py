@@ -26,6 +26,10 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# CPU programs run synchronously: with asynchronous dispatch, jaxlib 0.10's CPU client has
+# left a test waiting forever on a result no thread was computing (all XLA threads idle;
+# jax-ml/jax#25861 describes the same hang and this workaround)
+jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 def pytest_configure(config):
@@ -91,3 +95,15 @@ def chapter_checks():
 
 # helper scripts run in subprocesses (e.g. with 8 forced CPU devices); never import them here
 collect_ignore = ["_scripts"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module: one xdist worker runs many
+    files, and their executables (hundreds, a few GB in all) are never reused across
+    files; keeping them all has made a worker abort inside XLA late in a run."""
+    yield
+    import gc
+
+    jax.clear_caches()
+    gc.collect()

@@ -96,6 +96,18 @@ def test_mlp_jaxphys_figures(quick_run):
     assert "| variant |" in md
 
 
+def test_fitting_toys_figures(quick_run):
+    """The toy-fit study agrees with iminuit toy by toy: every toy valid in both, none in
+    another minimum, values within 5 % of a HESSE error; every time positive."""
+    figs = quick_run[0]["benchmarks"]["fitting_toys"]["figures"]
+    assert figs["fraction_both_valid"] == 1.0
+    assert figs["toys_in_different_minima"] == 0
+    assert figs["max_value_gap_in_errors"] < 0.05
+    for key in ("jaxphys_compile_s", "jaxphys_study_s", "iminuit_study_s",
+                "jaxphys_single_fit_s", "iminuit_single_fit_s", "ratio_jaxphys_over_iminuit"):
+        assert _positive_finite(figs[key]), (key, figs[key])
+
+
 def test_mlp_torch_figures(quick_run):
     pytest.importorskip("torch")
     doc, md, _ = quick_run

@@ -48,15 +48,15 @@ def test_overwrite_is_atomic_and_latest_is_found(tmp_path):
 def test_mismatched_structure_shape_or_dtype_is_refused(tmp_path):
     state = _state()
     path = save_checkpoint(tmp_path / "c.npz", state)
-    other_tree = state._replace(params={"dense": state.params["dense"]})
+    other_tree = state.replace(params={"dense": state.params["dense"]})
     with pytest.raises(ValueError, match="tree structure"):
         restore_checkpoint(path, other_tree)
     bigger = jax.tree.map(lambda x: x, state)
-    bigger = bigger._replace(params={**state.params, "dense": {
+    bigger = bigger.replace(params={**state.params, "dense": {
         "kernel": jnp.zeros((2, 4)), "bias": jnp.ones(3)}})
     with pytest.raises(ValueError, match=r"kernel.*\(2, 3\).*\(2, 4\)"):
         restore_checkpoint(path, bigger)
-    as_f64 = state._replace(model_state={"count": jnp.arange(3.0)})
+    as_f64 = state.replace(model_state={"count": jnp.arange(3.0)})
     with pytest.raises(ValueError, match="count"):
         restore_checkpoint(path, as_f64)
 

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxphys.core import EarlyStopping, TrainState, fit
+from jaxphys.core import EarlyStopping, TrainState, fit, make_train_step
 from jaxphys.nn import MLP
 
 
@@ -25,7 +25,7 @@ def _index_data(n=32):
 def _run_index(key, n_epochs=3):
     opt = optax.sgd(0.1)
     state = TrainState.create({"w": jnp.zeros(())}, opt)
-    return fit(key, state, _index_loss, opt, _index_data(), n_epochs=n_epochs, batch_size=4,
+    return fit(key, state, _index_data(), loss_fn=_index_loss, n_epochs=n_epochs, batch_size=4,
                chunk_size=1, progress=False)
 
 
@@ -52,7 +52,7 @@ def test_fit_converges_to_least_squares_solution(x64):
 
     opt = optax.adam(0.02)
     state = TrainState.create({"w": jnp.zeros(2), "b": jnp.zeros(())}, opt)
-    res = fit(key_fit, state, loss_fn, opt, {"x": x, "y": y}, n_steps=3000, progress=False)
+    res = fit(key_fit, state, {"x": x, "y": y}, loss_fn=loss_fn, n_steps=3000, progress=False)
     design = np.column_stack([np.asarray(x), np.ones(200)])
     coef, *_ = np.linalg.lstsq(design, np.asarray(y), rcond=None)
     np.testing.assert_allclose(res.state.params["w"], coef[:2], atol=1e-6)
@@ -79,7 +79,7 @@ def test_checkpoint_resume_is_bit_identical(tmp_path):
     opt = optax.adam(1e-2)
     common = dict(n_steps=100, batch_size=16, val_data=data, eval_every=10, checkpoint_every=20,
                   chunk_size=7, progress=False)
-    full = fit(jax.random.key(4), TrainState.create(params, opt), loss_fn, opt, data,
+    full = fit(jax.random.key(4), TrainState.create(params, opt), data, loss_fn=loss_fn,
                checkpoint_dir=tmp_path / "full", **common)
 
     def crash_at_60(step, state, history):
@@ -87,9 +87,9 @@ def test_checkpoint_resume_is_bit_identical(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit(jax.random.key(4), TrainState.create(params, opt), loss_fn, opt, data,
+        fit(jax.random.key(4), TrainState.create(params, opt), data, loss_fn=loss_fn,
             checkpoint_dir=tmp_path / "crash", callback=crash_at_60, **common)
-    resumed = fit(jax.random.key(4), TrainState.create(params, opt), loss_fn, opt, data,
+    resumed = fit(jax.random.key(4), TrainState.create(params, opt), data, loss_fn=loss_fn,
                   checkpoint_dir=tmp_path / "crash", **common)
     assert int(resumed.state.step) == int(full.state.step) == 100
     for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state)):
@@ -97,7 +97,7 @@ def test_checkpoint_resume_is_bit_identical(tmp_path):
     assert full.history == resumed.history
     # a run with other settings refuses to resume from that folder
     with pytest.raises(ValueError, match="checkpoint_dir"):
-        fit(jax.random.key(4), TrainState.create(params, opt), loss_fn, opt, data,
+        fit(jax.random.key(4), TrainState.create(params, opt), data, loss_fn=loss_fn,
             checkpoint_dir=tmp_path / "crash", **{**common, "n_steps": 120})
 
 
@@ -112,14 +112,14 @@ def test_early_stopping_restores_best_parameters():
 
     opt = optax.sgd(0.5)
     common = dict(val_data=val, eval_every=2, progress=False)
-    res = fit(jax.random.key(5), TrainState.create({"w": jnp.zeros(())}, opt), loss_fn, opt,
-              train, n_steps=200, early_stopping=EarlyStopping(patience=3), **common)
+    res = fit(jax.random.key(5), TrainState.create({"w": jnp.zeros(())}, opt), train,
+              loss_fn=loss_fn, n_steps=200, early_stopping=EarlyStopping(patience=3), **common)
     assert res.stopped_early and res.history["val_step"][-1] < 200
     best_idx = int(np.argmin(res.history["val_loss"]))
     assert res.best_step == res.history["val_step"][best_idx]
     # the restored parameters are those of the best evaluation: rerun to that step
-    again = fit(jax.random.key(5), TrainState.create({"w": jnp.zeros(())}, opt), loss_fn, opt,
-                train, n_steps=res.best_step, progress=False)
+    again = fit(jax.random.key(5), TrainState.create({"w": jnp.zeros(())}, opt), train,
+                loss_fn=loss_fn, n_steps=res.best_step, progress=False)
     np.testing.assert_array_equal(res.state.params["w"], again.state.params["w"])
     assert abs(float(res.state.params["w"]) - 0.5) < 0.2
 
@@ -132,8 +132,8 @@ def test_nan_examples_are_skipped_and_counted():
         return jnp.mean((p["w"] * batch["x"] - batch["y"]) ** 2), {}
 
     opt = optax.sgd(0.2)
-    res = fit(jax.random.key(6), TrainState.create({"w": jnp.zeros(())}, opt), loss_fn, opt,
-              data, n_epochs=50, batch_size=4, progress=False)
+    res = fit(jax.random.key(6), TrainState.create({"w": jnp.zeros(())}, opt), data,
+              loss_fn=loss_fn, n_epochs=50, batch_size=4, progress=False)
     assert int(res.state.n_skipped) == 50 == sum(res.history["skipped"])
     assert abs(float(res.state.params["w"]) - 2.0) < 1e-3
 
@@ -145,15 +145,31 @@ def test_bad_arguments_are_named():
     key = jax.random.key(7)
     loss = _index_loss
     with pytest.raises(ValueError, match="train_data"):
-        fit(key, state, loss, opt, data, n_steps=1, progress=False)
+        fit(key, state, data, loss_fn=loss, n_steps=1, progress=False)
     good = _index_data(8)
     with pytest.raises(ValueError, match="n_steps/n_epochs"):
-        fit(key, state, loss, opt, good, n_steps=1, n_epochs=1, progress=False)
+        fit(key, state, good, loss_fn=loss, n_steps=1, n_epochs=1, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
-        fit(key, state, loss, opt, good, n_steps=1, batch_size=9, progress=False)
+        fit(key, state, good, loss_fn=loss, n_steps=1, batch_size=9, progress=False)
     with pytest.raises(ValueError, match="early_stopping"):
-        fit(key, state, loss, opt, good, n_steps=1, early_stopping=EarlyStopping(),
+        fit(key, state, good, loss_fn=loss, n_steps=1, early_stopping=EarlyStopping(),
             progress=False)
     with pytest.raises(ValueError, match="early_stopping.metric"):
-        fit(key, state, loss, opt, good, n_steps=2, val_data=good,
+        fit(key, state, good, loss_fn=loss, n_steps=2, val_data=good,
             early_stopping=EarlyStopping(metric="nope"), progress=False)
+    with pytest.raises(ValueError, match="loss_fn/step"):
+        fit(key, state, good, n_steps=2, progress=False)
+    with pytest.raises(ValueError, match="eval_every"):
+        fit(key, state, good, loss_fn=loss, n_steps=2, val_data=good, eval_every=-2,
+            progress=False)
+    with pytest.raises(TypeError, match="batch_size"):
+        fit(key, state, good, loss_fn=loss, n_steps=2, batch_size=2.5, progress=False)
+    with pytest.raises(TypeError, match="n_epochs"):
+        fit(key, state, good, loss_fn=loss, n_epochs=1.5, progress=False)
+    with pytest.raises(ValueError, match="n_steps"):
+        fit(key, state, good, loss_fn=loss, n_steps=0, progress=False)
+    with pytest.raises(TypeError, match="state"):
+        fit(key, {"w": jnp.zeros(())}, good, loss_fn=loss, n_steps=1, progress=False)
+    with pytest.raises(ValueError, match="eval_fn"):
+        fit(key, state, good, step=make_train_step(loss), n_steps=1, val_data=good,
+            progress=False)

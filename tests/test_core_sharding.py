@@ -37,3 +37,38 @@ def test_shard_batch_refuses_indivisible_batch():
     assert shard_batch({"x": jax.numpy.ones((3, 2))}, mesh)["x"].shape == (3, 2)
     with pytest.raises(ValueError, match="batch"):
         shard_batch({"x": jax.numpy.ones(())}, mesh)
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.no_key_reuse_check
+def test_two_processes_on_localhost_equal_one_process():
+    """jax.distributed over two local processes (CPU, gloo collectives): the README's
+    multi-host recipe (make_mesh over all processes, shard_local_batch, data_parallel)
+    gives the single-process parameters after 10 steps."""
+    script = Path(__file__).parent / "_scripts" / "multiprocess_check.py"
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]),
+                                         env.get("PYTHONPATH", "")])
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, str(script), str(i), port], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=300)
+        finally:
+            p.kill()
+        assert p.returncode == 0, err[-3000:]
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    for i, result in enumerate(outs):
+        assert result["process"] == i
+        assert result["local_shards"] == 1 and result["global_shape"] == [64, 5]
+        assert result["moved"] > 1e-2
+        assert result["step_diff"] < 1e-5

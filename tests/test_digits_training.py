@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxphys.core import TrainState, fit
+from jaxphys.core import LossAux, TrainState, fit
 from jaxphys.data import Standardizer, train_val_test_split
 from jaxphys.data._digits import load_digits
 from jaxphys.nn._conv import CNN
@@ -43,7 +43,7 @@ def _train_and_score(model, x_tr, y_tr, x_te, y_te, n_epochs):
         logits = model.apply({"params": params}, batch["x"], train=True, rngs={"dropout": key})
         return _xent(logits, batch["y"]), {}
 
-    res = fit(jax.random.key(2), state, loss_fn, opt, {"x": x_tr, "y": y_tr},
+    res = fit(jax.random.key(2), state, {"x": x_tr, "y": y_tr}, loss_fn=loss_fn,
               n_epochs=n_epochs, batch_size=64, progress=False)
     logits = jax.jit(model.apply)({"params": res.state.params}, x_te)
     return float(np.mean(np.argmax(np.asarray(logits), -1) == y_te))
@@ -76,14 +76,13 @@ def test_batch_norm_mlp_trains_with_fit_model_state(digits):
     state = TrainState.from_variables(variables, opt)
     assert set(state.model_state) == {"batch_stats"}
 
-    def loss_fn(params, batch, key, model_state):
-        logits, new_state = model.apply({"params": params, **model_state}, batch["x"],
-                                        train=True, rngs={"dropout": key},
-                                        mutable=["batch_stats"])
-        return _xent(logits, batch["y"]), {"model_state": new_state}
+    def loss_fn(variables, batch, key):
+        logits, new_state = model.apply(variables, batch["x"], train=True,
+                                        rngs={"dropout": key}, mutable=["batch_stats"])
+        return _xent(logits, batch["y"]), LossAux({}, new_state)
 
-    res = fit(jax.random.key(13), state, loss_fn, opt, {"x": x_tr, "y": y_tr}, n_epochs=10,
-              batch_size=64, progress=False, has_model_state=True)
+    res = fit(jax.random.key(13), state, {"x": x_tr, "y": y_tr}, loss_fn=loss_fn, n_epochs=10,
+              batch_size=64, progress=False)
     stats = res.state.model_state["batch_stats"]["norm_0"]["batch_norm"]
     assert not np.allclose(stats["mean"], 0.0) and not np.allclose(stats["var"], 1.0)
     logits = jax.jit(model.apply)(res.state.variables, x_te)  # eval: running averages

@@ -9,11 +9,10 @@ import pytest
 from scipy.linalg import subspace_angles
 
 from jaxphys.data import load_digits
-from jaxphys.generative._autoencoders import (Autoencoder, ConvAutoencoder, StackedAutoencoder,
-                                              TiedAutoencoder, anomaly_threshold,
-                                              autoencoder_loss, corrupt, detect_anomalies,
-                                              pretrain_stacked, reconstruction_error,
-                                              sparsity_penalty, train_autoencoder)
+from jaxphys.generative import (Autoencoder, ConvAutoencoder, StackedAutoencoder,
+                                TiedAutoencoder, anomaly_threshold, autoencoder_loss, corrupt,
+                                detect_anomalies, pretrain_stacked, reconstruction_error,
+                                sparsity_penalty, train_autoencoder)
 
 
 def _digits_split():
@@ -44,7 +43,7 @@ def test_linear_autoencoder_spans_top_k_pca_subspace():
     opt = optax.adam(optax.cosine_decay_schedule(2e-2, 3000, alpha=1e-3))
     res = train_autoencoder(jax.random.key(0), ae, jnp.asarray(x, jnp.float32), n_steps=3000,
                             batch_size=n, optimizer=opt)
-    decoder = np.asarray(res.params["params"]["dec_out"]["kernel"]).T     # (d, k) columns
+    decoder = np.asarray(res.state.params["params"]["dec_out"]["kernel"]).T     # (d, k) columns
     _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
     angles = subspace_angles(decoder, vt[:k].T)
     assert np.max(angles) < 1e-2, angles
@@ -54,7 +53,7 @@ def test_linear_autoencoder_spans_top_k_pca_subspace():
 def test_denoising_autoencoder_reduces_noise_on_held_out_data(digits_dae):
     ae, res, _, test = digits_dae
     noisy = test + 0.3 * jax.random.normal(jax.random.key(5), test.shape)
-    denoised = ae.apply(res.params, noisy)
+    denoised = ae.apply(res.state.params, noisy)
     mse_noisy = float(jnp.mean((noisy - test) ** 2))
     mse_denoised = float(jnp.mean((denoised - test) ** 2))
     assert abs(mse_noisy - 0.09) < 0.005
@@ -65,14 +64,14 @@ def test_denoising_autoencoder_reduces_noise_on_held_out_data(digits_dae):
 def test_anomaly_threshold_flags_quantile_of_normal_and_noise_images(digits_dae):
     ae, res, train, test = digits_dae
     apply_fn = ae.apply
-    thr = anomaly_threshold(reconstruction_error(apply_fn, res.params, train), 0.95)
-    normal = detect_anomalies(apply_fn, res.params, test, thr)
+    thr = anomaly_threshold(reconstruction_error(apply_fn, res.state.params, train), 0.95)
+    normal = detect_anomalies(apply_fn, res.state.params, test, thr)
     noise = jax.random.uniform(jax.random.key(3), (200, 64))
-    odd = detect_anomalies(apply_fn, res.params, noise, thr)
+    odd = detect_anomalies(apply_fn, res.state.params, noise, thr)
     assert 0.0 < float(jnp.mean(normal.is_anomaly)) < 0.15      # ≈ 5 % false positives
     assert float(jnp.mean(odd.is_anomaly)) > 0.95
-    np.testing.assert_allclose(normal.scores, np.mean((np.asarray(ae.apply(res.params, test))
-                                                       - np.asarray(test)) ** 2, axis=1),
+    recon = np.asarray(ae.apply(res.state.params, test))
+    np.testing.assert_allclose(normal.scores, np.mean((recon - np.asarray(test)) ** 2, axis=1),
                                rtol=1e-5)
 
 
@@ -117,8 +116,8 @@ def test_sparse_autoencoder_drives_mean_activation_to_target():
     sparse = train_autoencoder(jax.random.key(0), ae, train, sparsity_target=0.05,
                                sparsity_weight=1.0, **kw)
     dense = train_autoencoder(jax.random.key(0), ae, train, **kw)
-    rho_sparse = float(jnp.mean(ae.apply(sparse.params, train, method="encode")))
-    rho_dense = float(jnp.mean(ae.apply(dense.params, train, method="encode")))
+    rho_sparse = float(jnp.mean(ae.apply(sparse.state.params, train, method="encode")))
+    rho_dense = float(jnp.mean(ae.apply(dense.state.params, train, method="encode")))
     assert rho_sparse < 0.12 < rho_dense, (rho_sparse, rho_dense)
 
 
@@ -133,8 +132,8 @@ def test_stacked_pretraining_then_fine_tuning():
     tuned = train_autoencoder(jax.random.key(3), sae, train, params=pre, n_steps=300,
                               learning_rate=1e-3)
     assert err(pre) < 0.5 * err(v0)
-    assert err(tuned.params) < err(pre)
-    assert err(tuned.params) < float(jnp.var(test))
+    assert err(tuned.state.params) < err(pre)
+    assert err(tuned.state.params) < float(jnp.var(test))
 
 
 @pytest.mark.slow   # conv compile in a scan dominates on CPU; ch11 quick covers it
@@ -145,10 +144,10 @@ def test_conv_autoencoder_and_dropout_corruption_train():
     ae = ConvAutoencoder(image_shape=(8, 8, 1), latent_dim=8, features=8, output="sigmoid")
     res = train_autoencoder(jax.random.key(0), ae, imgs, n_steps=150, batch_size=64,
                             learning_rate=3e-3, corruption="dropout", noise_level=0.2)
-    assert ae.apply(res.params, imgs[:3]).shape == (3, 8, 8, 1)
+    assert ae.apply(res.state.params, imgs[:3]).shape == (3, 8, 8, 1)
     v0 = ae.init(jax.random.key(0), imgs[:1])
     err = lambda v: float(jnp.mean(reconstruction_error(ae.apply, v, imgs)))  # noqa: E731
-    assert err(res.params) < 0.6 * err(v0), (err(res.params), err(v0))
+    assert err(res.state.params) < 0.6 * err(v0), (err(res.state.params), err(v0))
 
 
 def test_corrupt_statistics_and_two_seeds_differ():

@@ -44,9 +44,15 @@ def test_shifted_gaussians_match_bayes_accuracy_and_sklearn():
 
 
 def test_separated_gaussians_near_one():
-    data_key, test_key = jax.random.split(jax.random.key(2))
+    from jaxphys.generative._c2st import _fold_accuracies
+
+    data_key, test_key, rate_key = jax.random.split(jax.random.key(2), 3)
     x, y = _gauss(data_key, 1000, 3.0)
     assert c2st(test_key, x, y) > 0.97
+    # the learning rate and weight decay are arrays in the optimiser state: no recompile
+    n_compiled = _fold_accuracies._cache_size()
+    assert c2st(rate_key, x, y, learning_rate=1e-2, weight_decay=0.0) > 0.97
+    assert _fold_accuracies._cache_size() == n_compiled
 
 
 def test_one_dimensional_and_different_sizes():
@@ -54,6 +60,34 @@ def test_one_dimensional_and_different_sizes():
     x = jax.random.normal(kx, (300,))
     y = jax.random.normal(ky, (500,)) * 0.2
     assert c2st(kt, x, y, n_steps=300) > 0.7
+
+
+@pytest.mark.parametrize("n_x,n_y", [(600, 1400), (1400, 600)])
+def test_same_distribution_with_unequal_sizes_is_chance(n_x, n_y):
+    """Balanced accuracy: a classifier that predicts the larger class scores 0.5, not
+    max(n_x, n_y) / (n_x + n_y) = 0.7 (issue 21: 0.745 before)."""
+    kx, ky, kt = jax.random.split(jax.random.key(5), 3)
+    x = jax.random.normal(kx, (n_x, 2))
+    y = jax.random.normal(ky, (n_y, 2))
+    acc = c2st(kt, x, y, n_steps=300)
+    # the sd of a balanced accuracy at chance is 0.25 sqrt(1/n_x + 1/n_y) = 0.012
+    assert abs(acc - 0.5) < 0.05, acc
+
+
+def test_user_classifier_and_optimizer():
+    import optax
+
+    from jaxphys.nn import MLP
+
+    data_key, test_key, frozen_key = jax.random.split(jax.random.key(6), 3)
+    x, y = _gauss(data_key, 500, 3.0)
+    acc = c2st(test_key, x, y, classifier=MLP(widths=(8, 1)), optimizer=optax.adam(1e-2),
+               n_steps=200)
+    assert acc > 0.95
+    # a frozen classifier (learning rate 0) is the initialisation's guess: far from separating
+    frozen = c2st(frozen_key, x, y, classifier=MLP(widths=(8, 1)), optimizer=optax.sgd(0.0),
+                  n_steps=10)
+    assert frozen < acc - 0.2, (frozen, acc)
 
 
 def test_bad_input():
@@ -65,3 +99,7 @@ def test_bad_input():
         c2st(k, x, np.full((10, 2), np.nan))
     with pytest.raises(ValueError, match="n_folds"):
         c2st(k, x, x, n_folds=1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        c2st(k, x, x, learning_rate=-1.0)
+    with pytest.raises(ValueError, match="n_steps"):
+        c2st(k, x, x, n_steps=0)

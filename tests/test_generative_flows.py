@@ -84,9 +84,11 @@ def test_one_layer_affine_flow_is_x_equals_2z(x64):
     flow = RealNVP(n_layers=1, hidden=(4,))
     params = flow.init(jax.random.key(0), jnp.zeros(1))
     b = flow.log_scale_bound
+    # the layers' parameters are stacked along a leading axis (one layer here)
     out = params["layers"][0]["params"]["out"]
+    assert out["bias"].shape == (1, 2)
     # zero kernel: shift 0 and log-scale log 2 come from the bias alone
-    out["bias"] = jnp.array([0.0, b * np.arctanh(np.log(2.0) / b)])
+    out["bias"] = jnp.array([[0.0, b * np.arctanh(np.log(2.0) / b)]])
     dist = flow.apply(params)
     assert abs(float(jnp.exp(dist.log_prob(jnp.zeros(1)))) - 0.19947) < 5e-6
     xs = jnp.linspace(-3, 3, 7)[:, None]

@@ -69,7 +69,7 @@ def test_gan_step_updates_each_player_with_its_own_loss_and_does_not_recompile()
     g, d = MLPGenerator(2, (8,)), MLPDiscriminator((8,))
     opt = optax.sgd(0.1)
     state = init_gan(jax.random.key(0), g, d, opt, opt, 3, jnp.zeros((4, 2)))
-    step = make_gan_step(g, d, opt, opt, 3)
+    step = make_gan_step(g, d, 3)
     x = jax.random.normal(jax.random.key(1), (4, 2))
     new, m = step(state, x, jax.random.key(2))
     changed = lambda a, b: any(not np.allclose(u, v) for u, v in  # noqa: E731
@@ -77,7 +77,8 @@ def test_gan_step_updates_each_player_with_its_own_loss_and_does_not_recompile()
     assert changed(new.generator.params, state.generator.params)
     assert changed(new.discriminator.params, state.discriminator.params)
     assert int(new.generator.step) == 1 and int(new.discriminator.step) == 1
-    assert set(m) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert int(new.step) == 1 and int(m["skipped"]) == 0
+    assert set(m) == {"d_loss", "g_loss", "d_real", "d_fake", "r1", "skipped"}
     n_compiled = step._cache_size()
     step(new, x, jax.random.key(3))
     assert step._cache_size() == n_compiled
@@ -95,6 +96,21 @@ def test_dcgan_on_digits_trains_with_batch_norm_and_tanh_output():
     assert "batch_stats" in res.state.generator.model_state
     assert "batch_stats" in res.state.discriminator.model_state
     assert all(np.isfinite(res.history["d_loss"] + res.history["g_loss"]))
+
+
+def test_train_gan_uses_each_players_optimizer():
+    x = jax.random.normal(jax.random.key(0), (32, 2))
+    g, d = MLPGenerator(2, (8,)), MLPDiscriminator((8,))
+    kw = dict(latent_dim=2, n_steps=3, batch_size=16)
+    frozen = optax.sgd(0.0)
+    res = train_gan(jax.random.key(1), g, d, x, optimizer=frozen,
+                    discriminator_optimizer=optax.adam(1e-2), **kw)
+    init = init_gan(jax.random.split(jax.random.key(1))[0], g, d, frozen, frozen, 2, x[:16])
+    same = lambda a, b: all(np.array_equal(u, v) for u, v in  # noqa: E731
+                            zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    assert same(res.state.generator.params, init.generator.params)
+    assert not same(res.state.discriminator.params, init.discriminator.params)
+    assert int(res.state.step) == 3 and int(res.state.discriminator.step) == 3
 
 
 def test_gan_rejects_non_finite_data():
@@ -160,8 +176,8 @@ def test_ddpm_and_ddim_on_two_moons_pass_c2st():
     net = TimeMLP(widths=(128, 128, 128))
     res = train_diffusion(jax.random.key(2), net, sched, st.transform(train), n_steps=3000,
                           batch_size=256, learning_rate=2e-3)
-    ddpm = st.inverse(ddpm_sample(jax.random.key(3), net, res.params, sched, 2000, (2,)))
-    ddim = st.inverse(ddim_sample(jax.random.key(4), net, res.params, sched, 2000, (2,),
+    ddpm = st.inverse(ddpm_sample(jax.random.key(3), net, res.state.params, sched, 2000, (2,)))
+    ddim = st.inverse(ddim_sample(jax.random.key(4), net, res.state.params, sched, 2000, (2,),
                                   n_steps=50))
     acc_ddpm = c2st(jax.random.key(5), ref, ddpm)
     acc_ddim = c2st(jax.random.key(6), ref, ddim)
@@ -178,14 +194,14 @@ def test_ddpm_and_ddim_reproduce_a_correlated_gaussian():
     net = TimeMLP(widths=(64, 64))
     res = train_diffusion(jax.random.key(0), net, sched, x, n_steps=800, batch_size=256,
                           learning_rate=3e-3)
-    for s in (ddpm_sample(jax.random.key(1), net, res.params, sched, 3000, (2,)),
-              ddim_sample(jax.random.key(2), net, res.params, sched, 3000, (2,), n_steps=25)):
+    for s in (ddpm_sample(jax.random.key(1), net, res.state.params, sched, 3000, (2,)),
+              ddim_sample(jax.random.key(2), net, res.state.params, sched, 3000, (2,), n_steps=25)):
         s = np.asarray(s)
         np.testing.assert_allclose(s.mean(0), mean, atol=0.15)
         np.testing.assert_allclose(np.cov(s.T), cov, atol=0.2)
     # the sampler is compiled once per (model, shape)
     n_compiled = _ancestral._cache_size()
-    ddpm_sample(jax.random.key(5), net, res.params, sched, 3000, (2,))
+    ddpm_sample(jax.random.key(5), net, res.state.params, sched, 3000, (2,))
     assert _ancestral._cache_size() == n_compiled
 
 
@@ -202,7 +218,7 @@ def test_classifier_free_guidance_generates_the_requested_class():
     labels = jnp.asarray(np.repeat([0, 1], 500))
     acc = {}
     for w in (0.0, 3.0):
-        s = np.asarray(ddim_sample(jax.random.key(1), net, res.params, sched, 1000, (2,),
+        s = np.asarray(ddim_sample(jax.random.key(1), net, res.state.params, sched, 1000, (2,),
                                    n_steps=50, labels=labels, guidance=w))
         acc[w] = np.mean((s[:, 0] > 0).astype(int) == np.asarray(labels))
     # unguided: mostly the requested class; guided: sharper
@@ -222,9 +238,9 @@ def test_unet_denoiser_on_digits_reduces_the_loss():
     batch = {"x": imgs[:256], "y": jnp.asarray(ds.y[:256])}
     v0 = net.init(jax.random.key(0), imgs[:1], jnp.zeros(1, jnp.int32), batch["y"][:1])
     before = float(loss_fn(v0, batch, jax.random.key(7))[0])
-    after = float(loss_fn(res.params, batch, jax.random.key(7))[0])
+    after = float(loss_fn(res.state.params, batch, jax.random.key(7))[0])
     assert after < 0.7 * before, (after, before)
-    s = ddim_sample(jax.random.key(1), net, res.params, sched, 4, (8, 8, 1), n_steps=10,
+    s = ddim_sample(jax.random.key(1), net, res.state.params, sched, 4, (8, 8, 1), n_steps=10,
                     labels=jnp.arange(4), guidance=1.0)
     assert s.shape == (4, 8, 8, 1) and bool(jnp.all(jnp.isfinite(s)))
 
@@ -238,6 +254,17 @@ def test_diffusion_bad_input():
         train_diffusion(jax.random.key(0), net, sched, x, n_steps=2)
     with pytest.raises(ValueError, match="y"):
         train_diffusion(jax.random.key(0), net, sched, np.ones((8, 2)), np.zeros(8), n_steps=2)
+    conditional = TimeMLP(widths=(4,), n_classes=3)
+    for bad in (np.array([0, 1, 2, 3] * 2), np.array([0, -1] * 4), np.full(8, 0.5)):
+        with pytest.raises(ValueError, match="y: "):
+            train_diffusion(jax.random.key(0), conditional, sched, np.ones((8, 2)), bad,
+                            n_steps=2)
+    with pytest.raises(ValueError, match="learning_rate"):
+        train_diffusion(jax.random.key(0), net, sched, np.ones((8, 2)), n_steps=2,
+                        learning_rate=-1e-3)
+    with pytest.raises(ValueError, match="clip_norm"):
+        train_diffusion(jax.random.key(0), net, sched, np.ones((8, 2)), n_steps=2,
+                        clip_norm=0.0)
     v = net.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32))
     with pytest.raises(ValueError, match="n_steps"):
         ddim_sample(jax.random.key(0), net, v, sched, 3, (2,), n_steps=50)

@@ -11,9 +11,9 @@ from scipy.integrate import solve_ivp
 
 from jaxphys.generative._c2st import c2st
 from jaxphys.generative._flows import MAF, NeuralSplineFlow
-from jaxphys.generative._npe import expected_coverage, sbc_ranks, train_npe
-from jaxphys.physics._simulators import (chirp_signal, damped_oscillator, gaussian_linear,
-                                         gw_chirp, oscillator_signal, simulate_batch, T_SUN)
+from jaxphys.generative._npe import NPE, expected_coverage, init_npe, sbc_ranks, train_npe
+from jaxphys.physics.simulators import (chirp_signal, damped_oscillator, gaussian_linear,
+                                        gw_chirp, oscillator_signal, simulate_batch, T_SUN)
 
 
 def test_oscillator_matches_ode_solution():
@@ -74,7 +74,7 @@ def _gl_check(n_sims, n_steps, dim, key_seed=0, n_samples=2000, c2st_steps=1000,
     theta, x = simulate_batch(sim_key, task, n_sims)
     npe = train_npe(train_key, theta, x, n_steps=n_steps, batch_size=256,
                     learning_rate=2e-3,
-                    flow=NeuralSplineFlow(n_layers=3, hidden=hidden, n_bins=8))
+                    flow=NeuralSplineFlow(n_layers=3, hidden=hidden, n_bins=8)).state
     _, x_obs = simulate_batch(obs_key, task, 1)
     # compiled: an eager spline flow dispatches its many small operations one by one
     samples = np.asarray(jax.jit(lambda k, x: npe.sample(k, x, n_samples))(post_key, x_obs[0]))
@@ -121,7 +121,7 @@ def _oscillator(n_sims, n_steps, n_test, tol):
     # time series: without them the flow memorises the training noise and comes out
     # over-confident (0.355 / 0.545 / 0.865 at 10k simulations)
     npe = train_npe(train_key, theta, x, n_steps=n_steps, batch_size=256, learning_rate=2e-3,
-                    flow=MAF(n_layers=4, hidden=(64, 64)), standardize_x="structured")
+                    flow=MAF(n_layers=4, hidden=(64, 64)), standardize_x="structured").state
     theta_t, x_t = simulate_batch(test_key, task, n_test)
     cov = expected_coverage(cov_key, npe, theta_t, x_t, n_posterior=300)
     print("coverage", cov.coverage)
@@ -146,6 +146,28 @@ def test_npe_oscillator_coverage_and_sbc():
     sbc = _oscillator(10000, 1500, 200, 0.1)
     # calibrated: ranks roughly uniform on 0..99, mean ≈ 49.5 (sd of the mean ≈ 2)
     assert np.all(np.abs(sbc.ranks.mean(0) - 49.5) < 10)
+
+
+def test_init_npe_standardises_and_is_a_train_state():
+    rng = np.random.default_rng(0)
+    theta = rng.normal([1.0, -2.0], [0.5, 3.0], size=(200, 2))
+    x = np.concatenate([theta, theta[:, :1] ** 2], axis=1) + rng.normal(size=(200, 3))
+    flow = NeuralSplineFlow(n_layers=1, hidden=[8], n_bins=4)        # a list: made hashable
+    npe = init_npe(jax.random.key(0), theta, x, flow=flow)
+    assert isinstance(npe, NPE) and int(npe.step) == 0 and npe.flow.hidden == (8,)
+    data = npe.training_data(theta, x)
+    for name, raw in (("x", theta), ("context", x)):
+        np.testing.assert_allclose(np.asarray(data[name]),
+                                   (raw - raw.mean(0)) / raw.std(0), rtol=1e-4, atol=1e-5)
+    structured = init_npe(jax.random.key(0), theta, x, flow=flow, standardize_x="structured")
+    np.testing.assert_allclose(np.asarray(structured.training_data(theta, x)["context"]),
+                               (x - x.mean()) / x.std(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="theta"):
+        npe.training_data(theta[:, :1], x)
+    with pytest.raises(ValueError, match="x"):
+        npe.training_data(theta, x[:, :2])
+    with pytest.raises(TypeError, match="flow"):
+        init_npe(jax.random.key(0), theta, x, flow=object())
 
 
 def test_npe_bad_input():

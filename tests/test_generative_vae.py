@@ -61,9 +61,10 @@ def test_importance_sampled_likelihood_beats_independent_pixels_on_binarised_dig
     vae = VAE(data_dim=64, latent_dim=8, hidden=(128,))
     res = train_vae(jax.random.key(0), vae, train, n_steps=3000, batch_size=128,
                     learning_rate=2e-3)
-    ll = importance_log_likelihood(jax.random.key(1), vae, res.params, test, k=200)
+    ll = importance_log_likelihood(jax.random.key(1), vae, res.state.params, test, k=200)
     ll_mean = float(jnp.mean(ll))
-    elbo_mean = float(jnp.mean(elbo(vae, res.params, jnp.asarray(test), jax.random.key(2)).elbo))
+    elbo_mean = float(jnp.mean(elbo(vae, res.state.params, jnp.asarray(test),
+                                    jax.random.key(2)).elbo))
     assert ll_mean - base_ll >= 5.0, (ll_mean, base_ll)
     assert ll_mean >= elbo_mean - 0.5              # the k-sample bound is tighter than the ELBO
 
@@ -96,9 +97,27 @@ def test_gaussian_decoder_vae_learns_scale_and_beta_weights_kl():
     vae = VAE(data_dim=3, latent_dim=2, hidden=(32,), likelihood="gaussian")
     res = train_vae(jax.random.key(0), vae, x, n_steps=600, batch_size=128, learning_rate=3e-3)
     assert res.history["loss"][-1] < res.history["loss"][0]
-    t1 = elbo(vae, res.params, jnp.asarray(x), jax.random.key(1), beta=1.0)
-    t4 = elbo(vae, res.params, jnp.asarray(x), jax.random.key(1), beta=4.0)
+    t1 = elbo(vae, res.state.params, jnp.asarray(x), jax.random.key(1), beta=1.0)
+    t4 = elbo(vae, res.state.params, jnp.asarray(x), jax.random.key(1), beta=4.0)
     np.testing.assert_allclose(t1.elbo - t4.elbo, 3.0 * t1.kl, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.no_key_reuse_check
+def test_train_vae_takes_the_callers_optimizer_params_and_fit_settings(tmp_path):
+    import optax
+
+    vae = VAE(data_dim=4, latent_dim=2, hidden=(8,))
+    x = np.random.default_rng(0).uniform(size=(32, 4)).astype(np.float32) > 0.5
+    v0 = vae.init(jax.random.key(3), jnp.zeros((1, 4)))
+    frozen = train_vae(jax.random.key(0), vae, x, n_steps=4, batch_size=16, params=v0,
+                       optimizer=optax.sgd(0.0))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(frozen.state.params),
+                                                   jax.tree.leaves(v0)))
+    res = train_vae(jax.random.key(0), vae, x, n_steps=4, batch_size=16, val_x=x[:8],
+                    eval_every=2, checkpoint_dir=tmp_path, checkpoint_every=2)
+    assert res.history["val_step"] == [2, 4]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt_0000000002.npz",
+                                                          "ckpt_0000000004.npz"]
 
 
 def test_bad_input_gives_clear_errors():
@@ -109,6 +128,15 @@ def test_bad_input_gives_clear_errors():
         train_vae(jax.random.key(0), vae, x, n_steps=2)
     with pytest.raises(ValueError, match="x"):
         train_vae(jax.random.key(0), vae, np.ones((8, 5)), n_steps=2)
+    good = np.ones((8, 4), np.float32)
+    with pytest.raises(ValueError, match="val_x: expected finite"):
+        train_vae(jax.random.key(0), vae, good, n_steps=2, val_x=x)
+    with pytest.raises(ValueError, match="val_x"):
+        train_vae(jax.random.key(0), vae, good, n_steps=2, val_x=np.ones((8, 3)))
+    with pytest.raises(ValueError, match="learning_rate"):
+        train_vae(jax.random.key(0), vae, good, n_steps=2, learning_rate=-1e-3)
+    with pytest.raises(ValueError, match="beta"):
+        train_vae(jax.random.key(0), vae, good, n_steps=2, beta=-1.0)
     v = vae.init(jax.random.key(0), jnp.zeros((1, 4)))
     with pytest.raises(ValueError, match="latent_dim"):
         latent_manifold(vae, v, 4)

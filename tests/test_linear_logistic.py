@@ -105,3 +105,24 @@ def test_bad_inputs():
         logistic_predict(fit, np.zeros((2, 4, 2)))
     with pytest.raises(ValueError, match="fit"):
         logistic_predict(("w", "b"), x)
+
+
+def test_user_optimizer_and_iteration_cap(x64):
+    """Another optax optimiser reaches scikit-learn's optimum too; ``max_iter`` caps the
+    steps exactly (the solver runs its steps in chunks, the cap falls inside one)."""
+    import optax
+
+    x, y = blobs(4, 100, [(0.0, 0.0), (1.5, 1.0)], scale=1.2)
+    l2 = 0.02
+    fit = logistic_regression(x, y, l2=l2, tol=1e-7, max_iter=5000,
+                              optimizer=optax.sgd(1.0, momentum=0.9))
+    assert bool(fit.converged) and 1 < int(fit.n_iter) < 5000
+    sk = sklearn_fit(x, y, l2)
+    np.testing.assert_allclose(fit.weights, sk.coef_[0], atol=1e-5)
+    np.testing.assert_allclose(fit.bias, sk.intercept_[0], atol=1e-5)
+    capped = logistic_regression(x, y, l2=l2, max_iter=3)
+    assert int(capped.n_iter) == 3 and not bool(capped.converged)
+    converged = logistic_regression(x, y, l2=l2, tol=1e-10)
+    assert 3 < int(converged.n_iter) < 500 and bool(converged.converged)
+    with pytest.raises(TypeError, match="optimizer"):
+        logistic_regression(x, y, optimizer="lbfgs")

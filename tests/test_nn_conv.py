@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from jaxphys.nn._conv import (CNN, Conv2D, InceptionBlock, LeNet5, UNet, avg_pool, flatten,
-                              max_pool)
+from jaxphys.nn import (CNN, Conv2D, InceptionBlock, LeNet5, UNet, avg_pool, flatten,
+                        max_pool)
 
 
 def _reference_conv(x, kernel, bias, stride, pad):

@@ -8,9 +8,13 @@ import pytest
 from scipy.interpolate import BSpline
 
 from jaxphys.core import TrainState, fit
-from jaxphys.nn._kan import (KAN, auto_symbolic, bspline_basis, check_in_range,
-                             fit_symbolic_edge, kan_activations, prune, refine_grid,
-                             suggest_symbolic, symbolic_formula, train_lbfgs)
+from jax.test_util import check_grads
+
+from jaxphys.nn import (KAN, SymbolicFit, auto_symbolic, bspline_basis, check_in_range,
+                        fit_symbolic_edge, fix_symbolic, kan_activations, prune, refine_grid,
+                        suggest_symbolic, symbolic_formula)
+from jaxphys.core import train_lbfgs
+from jaxphys.nn._kan_basis import cardinal_pieces
 
 
 def target(x):
@@ -18,13 +22,13 @@ def target(x):
 
 
 def mse_loss(kan):
-    def loss(params, batch):
+    def loss(params, batch, key):
         x, y = batch
-        return jnp.mean((kan.apply(params, x)[:, 0] - y) ** 2)
+        return jnp.mean((kan.apply(params, x)[:, 0] - y) ** 2), {}
     return loss
 
 
-@pytest.mark.parametrize("order", [0, 1, 2, 3])
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 5])
 def test_bspline_basis_equals_scipy_basis_elements(x64, order):
     lo, hi, grid = -0.7, 1.3, 6
     h = (hi - lo) / grid
@@ -39,6 +43,66 @@ def test_bspline_basis_equals_scipy_basis_elements(x64, order):
     ends = np.asarray(bspline_basis(jnp.asarray([lo, hi]), lo, hi, grid, order))
     np.testing.assert_allclose(ours.sum(-1), 1.0, atol=1e-12)
     np.testing.assert_allclose(ends.sum(-1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_bspline_derivatives_equal_scipy(x64, order):
+    """The basis's custom derivative rule (and its derivative) against scipy's splines."""
+    lo, hi, grid = -0.7, 1.3, 5
+    h = (hi - lo) / grid
+    knots = lo + (np.arange(grid + 2 * order + 1) - order) * h
+    x = np.sort(np.random.default_rng(1).uniform(lo, hi, 200))
+
+    def basis(v):
+        return bspline_basis(v, lo, hi, grid, order)
+
+    first = np.asarray(jax.vmap(jax.jacfwd(basis))(jnp.asarray(x)))
+    second = np.asarray(jax.vmap(jax.jacfwd(jax.jacrev(basis)))(jnp.asarray(x)))
+    for j in range(grid + order):
+        element = BSpline.basis_element(knots[j:j + order + 2], extrapolate=False)
+        np.testing.assert_allclose(first[:, j], np.nan_to_num(element.derivative(1)(x)),
+                                   atol=1e-10)
+        if order >= 2:   # second derivative of a linear spline is 0 away from the knots
+            np.testing.assert_allclose(second[:, j], np.nan_to_num(element.derivative(2)(x)),
+                                       atol=1e-9)
+    # beyond the range the spline term is constant: zero derivative
+    outside = np.asarray(jax.vmap(jax.jacfwd(basis))(jnp.asarray([lo - 0.3, hi + 0.2])))
+    np.testing.assert_array_equal(outside, 0.0)
+
+
+def test_cardinal_pieces_are_the_cardinal_spline(x64):
+    """Pieces q_r(f) = M_k(r + f) against scipy's cardinal B-spline on knots 0..k+1."""
+    f = np.linspace(0.0, 1.0, 11)[:-1]
+    for order in range(6):
+        element = BSpline.basis_element(np.arange(order + 2.0), extrapolate=False)
+        for r, coefficients in enumerate(cardinal_pieces(order)):
+            value = sum(float(c) * f ** p for p, c in enumerate(coefficients))
+            np.testing.assert_allclose(value, element(r + f), atol=1e-13)
+
+
+def test_matrix_forward_equals_edge_sum_with_symbolic_and_masked_edges(x64):
+    """apply (two matrix products + symbolic edges) against a hand-written edge sum with
+    scipy splines and NumPy's sin, for a layer with a symbolic and a pruned edge; its
+    gradient against finite differences."""
+    kan = KAN.create((2, 2), grid_size=4, order=3, grid_range=(-1.5, 1.0))
+    p = kan.init(jax.random.key(0), jnp.zeros(2), noise=0.5)
+    kan, p = fix_symbolic(kan, p, 0, 0, 1, SymbolicFit("sin", 2.0, 0.3, 1.5, -0.2, 1.0))
+    spec = kan.layers[0]
+    kan = kan._replace(layers=(spec._replace(mask=((1, 1), (0, 1))),))
+    x = np.array([[0.4, -0.9], [-1.4, 0.95], [2.0, -3.0]])
+    knots = -1.5 + (np.arange(4 + 2 * 3 + 1) - 3) * (2.5 / 4)
+    coef, w_b, w_s = (np.asarray(p[0][k]) for k in ("coef", "w_b", "w_s"))
+    want = np.zeros((3, 2))
+    for n, row in enumerate(x):
+        for i, j in ((0, 0), (1, 1)):                      # the spline edges
+            spline = BSpline(knots, coef[i, j], 3)(np.clip(row[i], -1.5, 1.0))
+            want[n, j] += w_b[i, j] * row[i] / (1 + np.exp(-row[i])) + w_s[i, j] * spline
+        want[n, 1] += 1.5 * np.sin(2.0 * row[0] + 0.3) - 0.2  # the symbolic edge (0, 1)
+    np.testing.assert_allclose(np.asarray(kan.apply(p, jnp.asarray(x))), want, rtol=1e-12)
+    phi_sum = kan_activations(kan, p, jnp.asarray(x))[0].phi.sum(axis=1)
+    np.testing.assert_allclose(np.asarray(phi_sum), want, rtol=1e-12)
+    check_grads(lambda q, v: kan.apply(q, v), (p, jnp.asarray(x[:2])), order=2,
+                modes=("rev",), atol=1e-6, rtol=1e-6)
 
 
 def test_model_convention_shapes_and_seeds():
@@ -161,12 +225,12 @@ def test_kan_recovers_exp_sin_plus_square(x64):
     kan = KAN.create((2, 1, 1), grid_size=5)
     params = kan.init(init_key, x_train[0])
     # a short start on G = 5, then G = 10 with the hidden range fitted to the data, then G = 20
-    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 30).params
+    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 30).state.params
     kan, params = refine_grid(kan, params, 10, x_train)
-    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 150).params
+    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 150).state.params
     coarse_rmse = float(jnp.sqrt(jnp.mean((kan.apply(params, x_test)[:, 0] - y_test) ** 2)))
     kan, params = refine_grid(kan, params, 20, x_train)
-    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 500).params
+    params = train_lbfgs(mse_loss(kan), params, (x_train, y_train), 500).state.params
     rmse = float(jnp.sqrt(jnp.mean((kan.apply(params, x_test)[:, 0] - y_test) ** 2)))
     assert rmse < 1e-3 < coarse_rmse
 
@@ -174,7 +238,7 @@ def test_kan_recovers_exp_sin_plus_square(x64):
     assert fits[(0, 0, 0)].name == "sin" and fits[(0, 0, 0)].r2 > 0.999
     assert fits[(0, 1, 0)].name == "x^2" and fits[(0, 1, 0)].r2 > 0.999
     assert fits[(1, 0, 0)].name == "exp" and fits[(1, 0, 0)].r2 > 0.999
-    sym_params = train_lbfgs(mse_loss(sym_kan), sym_params, (x_train, y_train), 200).params
+    sym_params = train_lbfgs(mse_loss(sym_kan), sym_params, (x_train, y_train), 200).state.params
     formula = symbolic_formula(sym_kan, sym_params, ["x", "y"])[0]
     namespace = {"sin": np.sin, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
                  "tanh": np.tanh, "abs": np.abs, "x": np.asarray(x_test[:, 0]),
@@ -198,7 +262,7 @@ def test_trains_with_adam_through_core_fit():
     params = kan.init(init_key, x[0])
     state = TrainState.create(params, optax.adam(1e-2))
     first = float(loss_fn(params, data, None)[0])
-    res = fit(fit_key, state, loss_fn, optax.adam(1e-2), data, n_steps=200, batch_size=64,
+    res = fit(fit_key, state, data, loss_fn=loss_fn, n_steps=200, batch_size=64,
               progress=False)
     last = float(loss_fn(res.state.params, data, None)[0])
     assert last < 0.1 * first

@@ -183,8 +183,8 @@ def test_lstm_learns_a_task_that_needs_memory():
 
     opt = optax.adam(1e-2)
     params = model.init(init_key, train.x[:1])["params"]
-    res = fit(fit_key, TrainState.create(params, opt), loss_fn, opt,
-              {"x": train.x, "y": train.y}, n_steps=200, batch_size=64, progress=False)
+    res = fit(fit_key, TrainState.create(params, opt), {"x": train.x, "y": train.y},
+              loss_fn=loss_fn, n_steps=200, batch_size=64, progress=False)
     logits = model.apply({"params": res.state.params}, test.x)
     accuracy = float(jnp.mean(jnp.argmax(logits, -1) == test.y))
     assert accuracy > 0.9, accuracy                          # chance is 0.25

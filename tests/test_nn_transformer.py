@@ -7,11 +7,11 @@ import optax
 import pytest
 
 from jaxphys.core import TrainState, fit
-from jaxphys.data._sequences import addition_problems, decode_addition
-from jaxphys.nn._transformer import (CausalLM, LearnedPositionalEncoding, MultiHeadAttention,
-                                     SinusoidalPositionalEncoding, _generate, causal_mask,
-                                     generate, padding_mask, sample_logits,
-                                     scaled_dot_product_attention, sinusoidal_positions)
+from jaxphys.data import addition_problems, decode_addition
+from jaxphys.nn import (CausalLM, LearnedPositionalEncoding, MultiHeadAttention,
+                        SinusoidalPositionalEncoding, causal_mask, generate, padding_mask,
+                        sample_logits, scaled_dot_product_attention, sinusoidal_positions)
+from jaxphys.nn._transformer import _generate
 
 VOCAB = 11
 
@@ -212,7 +212,7 @@ def test_transformer_learns_two_digit_addition():
     opt = optax.adamw(optax.warmup_cosine_decay_schedule(0.0, 3e-3, 50, n_steps, 1.5e-4),
                       weight_decay=0.01)
     params = jax.jit(lm.init)(init_key, task.train[:1])["params"]
-    res = fit(fit_key, TrainState.create(params, opt), loss_fn, opt, {"tokens": task.train},
+    res = fit(fit_key, TrainState.create(params, opt), {"tokens": task.train}, loss_fn=loss_fn,
               n_steps=n_steps, batch_size=128, progress=False)
     out = generate(gen_key, lm, {"params": res.state.params}, task.test[:, :start],
                    length - start, temperature=0.0)

@@ -3,13 +3,14 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from jaxphys.physics._ising_data import ising_configurations
-from jaxphys.physics._onsager import T_CRITICAL
-from jaxphys.physics._phase import (accuracy_away_from_tc, crossing_temperature,
-                                    finite_size_extrapolation, phase_curve, predict_ordered,
-                                    train_phase_classifier, z2_logistic_demo)
+from jaxphys.core import FitResult, Model
+from jaxphys.physics.ising import (T_CRITICAL, accuracy_away_from_tc, crossing_temperature,
+                                   finite_size_extrapolation, ising_configurations, phase_curve,
+                                   predict_ordered, train_phase_classifier)
+from jaxphys.tour._ch16_ising import _z2_logistic_demo as z2_logistic_demo
 
 TC = 2.0 / np.log(1.0 + np.sqrt(2.0))     # Onsager, written out independently
 
@@ -108,6 +109,26 @@ def test_classifier_seeds_differ_and_predict_shape(ising20):
     assert pa.shape == (10,) and not np.allclose(pa, pb)
     with pytest.raises(ValueError, match="L"):
         predict_ordered(a, jnp.ones((2, 8, 8)))
+
+
+@pytest.mark.no_key_reuse_check
+def test_classifier_takes_the_users_model_optimizer_and_fit_options(ising20):
+    """A one-feature logistic model on |m| (a jaxphys.core.Model, Z2-invariant), the user's
+    optimiser and fit's validation pass through; the |m| model separates the phases."""
+    train, test = ising20
+    abs_m = Model(lambda key, x: {"w": jnp.ones(()), "b": jnp.zeros(())},
+                  lambda p, x: p["w"] * 10.0 * (jnp.abs(jnp.mean(x, axis=1)) - p["b"]))
+    val = {"x": test.spins.reshape(test.spins.shape[0], -1).astype(jnp.float32),
+           "y": test.label.astype(jnp.float32)}
+    clf = train_phase_classifier(jax.random.key(0), train.spins, train.label, model=abs_m,
+                                 optimizer=optax.adam(0.05), n_steps=300, l2=0.0,
+                                 val_data=val, eval_every=100)
+    assert isinstance(clf.result, FitResult) and clf.result.history["val_step"] == [100, 200, 300]
+    assert clf.result.history["val_accuracy"][-1] >= 0.9
+    assert accuracy_away_from_tc(clf, test.spins, test.label, test.temperature) >= 0.97
+    two = Model(lambda key, x: {"w": jnp.ones((x.shape[1], 2))}, lambda p, x: x @ p["w"])
+    with pytest.raises(ValueError, match="model"):
+        train_phase_classifier(jax.random.key(0), train.spins[:8], train.label[:8], model=two)
 
 
 @pytest.mark.slow

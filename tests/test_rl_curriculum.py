@@ -1,30 +1,37 @@
 """Sparse rewards and the goal-distance curriculum (issue 8)."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxphys.rl._curriculum import (curriculum_starts, make_curriculum_train, plain_starts,
-                                    sparse_maze)
-from jaxphys.rl._tabular_learning import QLearningConfig, make_q_learning_train, success_rate
+from jaxphys.rl import (CurriculumConfig, QLearningConfig, curriculum_starts, evaluations,
+                        make_curriculum, make_q_learning, plain_starts, sparse_maze,
+                        sweep_axes)
 from jaxphys.rl.envs._tabular_mdp import three_state_mdp
 
-CFG = QLearningConfig(n_steps=6000, gamma=0.95, epsilon=0.1, learning_rate=0.5,
-                      eval_every=1000, eval_episodes=50, eval_max_steps=60)
-DISTANCES = (3, 6, 10, 14, 18, 22)
+CFG = CurriculumConfig(n_steps=6000, eval_every=1000, eval_episodes=50, eval_max_steps=60,
+                       distances=(3, 6, 10, 14, 18, 22))
+
+
+def _hparams(agent):
+    return agent.default_hparams._replace(gamma=0.95, epsilon=0.1, learning_rate=0.5)
 
 
 @pytest.fixture(scope="module")
 def runs():
     env = sparse_maze(max_steps=60)
     params = env.default_params()
-    train = make_curriculum_train(env, params, CFG, distances=DISTANCES)
-    n = len(DISTANCES) + 1
-    starts = np.stack([curriculum_starts(env, params, DISTANCES)] * 2
-                      + [plain_starts(params, n)] * 2)
+    agent = make_curriculum(env, params, CFG)
+    hp = _hparams(agent)
+    n = len(CFG.distances) + 1
+    starts = jnp.stack([curriculum_starts(env, params, CFG.distances)] * 2
+                       + [plain_starts(params, n)] * 2)
+    axes = sweep_axes(hp, "starts")
     with jax.debug_key_reuse(False):
         # one compilation: two curriculum seeds and two plain seeds (every stage = the task)
-        both = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 4), starts)
+        both = jax.jit(jax.vmap(agent.train, in_axes=(0, axes)))(
+            jax.random.split(jax.random.key(0), 4), hp._replace(starts=starts))
     curr = jax.tree.map(lambda x: x[:2], both)
     plain = jax.tree.map(lambda x: x[2:], both)
     return env, curr, plain
@@ -35,36 +42,42 @@ def test_plain_starts_equal_plain_q_learning():
     """The plain agent of the curriculum code is plain Q-learning on the task."""
     env = sparse_maze(max_steps=20)
     params = env.default_params()
-    cfg = CFG._replace(n_steps=200, eval_every=0)
-    a = jax.jit(make_curriculum_train(env, params, cfg, distances=(3,)))(
-        jax.random.key(5), plain_starts(params, 2))
-    b = jax.jit(make_q_learning_train(env, params, cfg))(jax.random.key(5))
-    np.testing.assert_array_equal(np.asarray(a.q_values), np.asarray(b.q_values))
-    np.testing.assert_array_equal(np.asarray(a.step_rewards), np.asarray(b.step_rewards))
+    curriculum = make_curriculum(env, params, CurriculumConfig(n_steps=200, distances=(3,)))
+    plain = make_q_learning(env, params, QLearningConfig(n_steps=200))
+    hp = _hparams(curriculum)._replace(starts=plain_starts(params, 2))
+    a = curriculum.train(jax.random.key(5), hp)
+    b = plain.train(jax.random.key(5), plain.default_hparams._replace(
+        gamma=0.95, epsilon=0.1, learning_rate=0.5))
+    np.testing.assert_array_equal(np.asarray(a.state.q_values), np.asarray(b.state.q_values))
+    np.testing.assert_array_equal(np.asarray(a.metrics["reward"]),
+                                  np.asarray(b.metrics["reward"]))
 
 
 @pytest.mark.no_key_reuse_check
 def test_curriculum_succeeds_where_plain_agent_fails(runs):
+    """The curriculum agent's learning floor: same 6000-step budget, success ≥ 0.9 where the
+    plain learner stays below 0.5."""
     _, curr, plain = runs
-    s_curr = np.asarray(jax.vmap(success_rate)(curr))           # (seeds, n_evals)
-    s_plain = np.asarray(jax.vmap(success_rate)(plain))
+    s_curr = evaluations(curr.metrics)                           # (seeds, n_evals)
+    s_plain = evaluations(plain.metrics)
     assert s_curr.shape == (2, 6)
-    assert np.all(s_curr[:, -1] >= 0.9), s_curr                 # same 6000-step budget
+    assert np.all(s_curr[:, -1] >= 0.9), s_curr
     assert np.all(s_plain[:, -1] < 0.5), s_plain
     # the plain agent's failure: it (almost) never sees the sparse reward
-    assert np.asarray(plain.step_rewards).sum() < 5
+    assert np.asarray(plain.metrics["reward"]).sum() < 5
     # the curriculum advanced through every stage to the task itself
-    assert np.all(np.asarray(curr.stages)[:, -1] == len(DISTANCES))
-    assert np.all(np.diff(np.asarray(curr.stages), axis=1) >= 0)
+    stages = np.asarray(curr.metrics["stage"])
+    assert np.all(np.asarray(curr.state.stage) == len(CFG.distances))
+    assert np.all(np.diff(stages, axis=1) >= 0)
 
 
 @pytest.mark.no_key_reuse_check
 def test_sparse_task_only_rewards_the_goal(runs):
     env, curr, plain = runs
-    r = np.asarray(curr.step_rewards)
+    r = np.asarray(curr.metrics["reward"])
     assert set(np.unique(r).tolist()) <= {0.0, 1.0}
     # every reward-1 step ends an episode (the goal is terminal)
-    assert np.all(np.asarray(curr.step_dones)[r > 0])
+    assert np.all(np.asarray(curr.metrics["done"])[r > 0])
     d = np.asarray(env.goal_distances())
     assert d[np.asarray(env.default_params().start) > 0].min() > 20    # starts far away
 
@@ -84,14 +97,15 @@ def test_curriculum_starts_respect_distances():
 
 def test_curriculum_bad_inputs():
     env = sparse_maze()
-    with pytest.raises(ValueError, match="distances"):
-        make_curriculum_train(env, None, CFG, distances=(4, 2))
-    with pytest.raises(ValueError, match="advance_at"):
-        make_curriculum_train(env, None, CFG, advance_at=1.5)
+    with pytest.raises(ValueError, match="config.distances"):
+        make_curriculum(env, None, CurriculumConfig(distances=(4, 2)))
     with pytest.raises(ValueError, match="env"):
-        make_curriculum_train(three_state_mdp(), None, CFG)
-    with pytest.raises(ValueError, match="starts"):
-        make_curriculum_train(env, None, CFG, distances=(2,))(jax.random.key(0),
-                                                              plain_starts(env.default_params(), 3))
-    with pytest.raises(ValueError, match="config.gamma"):
-        make_curriculum_train(env, None, CFG._replace(gamma=1.2))
+        make_curriculum(three_state_mdp(), None, CFG)
+    agent = make_curriculum(env, None, CurriculumConfig(distances=(2,)))
+    hp = agent.default_hparams
+    with pytest.raises(ValueError, match="hparams.advance_at"):
+        agent.train(jax.random.key(0), hp._replace(advance_at=1.5))
+    with pytest.raises(ValueError, match="hparams.starts"):
+        agent.train(jax.random.key(0), hp._replace(starts=plain_starts(env.default_params(), 3)))
+    with pytest.raises(ValueError, match="hparams.gamma"):
+        agent.train(jax.random.key(0), hp._replace(gamma=1.2))

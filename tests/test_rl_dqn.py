@@ -1,18 +1,21 @@
-"""DQN: replay ring buffer, ε schedule, double-DQN target, vmapped seeds, CartPole."""
+"""DQN: the shared replay ring buffer, ε schedule, double-DQN target, bootstrapping at
+truncation, bad config, the full CartPole floor (slow). The contract checks and the
+default-tier floor are in tests/test_conformance_agents.py."""
 
 import collections
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxphys.rl._dqn import (DQNConfig, DQNHyperparams, dqn_target, epsilon_schedule,
-                             dqn_greedy_policy, make_train)
-from jaxphys.rl._evaluate import evaluate
+import jaxphys.rl as rl
+from jaxphys.core import Model
+from jaxphys.rl._dqn import DQNConfig, dqn_target, dqn_td_targets, epsilon_schedule, make_dqn
 from jaxphys.rl._replay import replay_add, replay_add_batch, replay_init, replay_sample
-from jaxphys.rl.envs._ising_chain import IsingChain
+from jaxphys.rl.envs import CartPole, IsingChain, Pendulum
+
+from conformance.agents import Timer, greedy_returns
 
 
 def test_replay_ring_buffer_matches_deque():
@@ -48,13 +51,6 @@ def test_epsilon_schedule_is_linear_then_flat():
     np.testing.assert_allclose(eps, [1.0, 0.55, 0.1, 0.1], atol=1e-6)
 
 
-def _small(total=512, **kw):
-    base = dict(total_timesteps=total, n_envs=4, buffer_size=256, batch_size=16,
-                learning_starts=64, target_update_interval=64, hidden=(16,))
-    base.update(kw)
-    return DQNConfig(**base)
-
-
 def test_double_dqn_target_against_numpy():
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -68,77 +64,49 @@ def test_double_dqn_target_against_numpy():
         assert got_plain == pytest.approx(ref_plain, abs=1e-5)
 
 
-@pytest.mark.no_key_reuse_check
-def test_vmapped_train_equals_per_seed_seeds_differ_and_lr_is_traced():
-    env = IsingChain(4)
-    cfg = _small()
-    train = jax.jit(make_train(env, env.default_params(), cfg))
-    hp = DQNHyperparams.from_config(cfg)
-    k0, k1 = jax.random.split(jax.random.key(0))
-    runs = [train(k0, hp), train(k1, hp), train(k0, hp._replace(learning_rate=jnp.float32(0.0)))]
-    assert train._cache_size() == 1                  # a new learning rate does not recompile
-    # one vmapped call over (seed, learning rate) pairs equals the three separate runs
-    lr_axes = DQNHyperparams(0, None, None, None, None, None)
-    keys = jnp.stack([jax.random.key_data(k) for k in (k0, k1, k0)])
-    lrs = jnp.array([cfg.learning_rate, cfg.learning_rate, 0.0], jnp.float32)
-    batched = jax.jit(jax.vmap(lambda kd, h: train(jax.random.wrap_key_data(kd), h),
-                               in_axes=(0, lr_axes)))(keys, hp._replace(learning_rate=lrs))
-    for i, single in enumerate(runs):
-        for a, b in zip(jax.tree.leaves(single.params), jax.tree.leaves(batched.params)):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b[i]), rtol=2e-4, atol=2e-5)
-        np.testing.assert_array_equal(single.metrics["episodes_done"],
-                                      batched.metrics["episodes_done"][i])
-    w = [np.asarray(jax.tree.leaves(r.params)[0]) for r in runs]
-    assert not np.allclose(w[0], w[1])                # seeds differ
-    assert not np.allclose(w[0], w[2])                # the learning rate matters
-    assert batched.metrics["loss"].shape == (3, cfg.total_timesteps // cfg.n_envs)
-    assert float(batched.metrics["loss"][:, -1].min()) > 0.0      # updates ran
+def test_dqn_stores_final_observation_and_bootstraps_at_truncation():
+    """On an environment whose episodes end after three steps, terminated or truncated, the
+    buffer keeps the observation the last action led to (not the reset one) and the
+    termination flag only; the TD target then bootstraps from Q̄(s') at a truncation and
+    not at a termination."""
+    env = Timer()
+    q_model = Model(lambda k, o: {"w": jnp.asarray([1.0, 2.0])}, lambda p, o: p["w"] * o[0])
+    agent = make_dqn(env, None, DQNConfig(total_timesteps=16, n_envs=1, buffer_size=16,
+                                          batch_size=2, learning_starts=15), network=q_model)
+    state, _ = agent.train_from(jax.random.key(1), agent.init(jax.random.key(0)), 12)
+    stored = jax.tree.map(lambda x: x[:12], state.buffer.data)
+    obs, next_obs = np.asarray(stored.obs), np.asarray(stored.next_obs)
+    ends = next_obs[:, 0] == 3.0
+    np.testing.assert_array_equal(next_obs[:, 0], obs[:, 0] + 1)
+    np.testing.assert_array_equal(np.asarray(stored.terminated), ends & (obs[:, 1] == 1.0))
+    assert set(obs[ends, 1].tolist()) == {0.0, 1.0}
+    targets = dqn_td_targets(q_model, state.q.params, state.target_params, stored, 0.9)
+    # Q(s') = [t', 2t'] for both networks (frozen: learning never started): max 2t'
+    expected = 1 + 0.9 * 2 * next_obs[:, 0] * ~(ends & (obs[:, 1] == 1.0))
+    np.testing.assert_allclose(targets, expected, rtol=1e-6)
 
 
 def test_bad_config():
     env = IsingChain(4)
-    with pytest.raises(ValueError, match="loss"):
-        make_train(env, None, _small(loss="l3"))
-    with pytest.raises(ValueError, match="n_envs"):
-        make_train(env, None, _small(n_envs=0))
-
-
-def _cartpole_config(total):
-    return DQNConfig(total_timesteps=total, n_envs=10, buffer_size=10_000, batch_size=128,
-                     learning_starts=10_000, train_interval=1, target_update_interval=500,
-                     hidden=(120, 84), learning_rate=2.5e-4, gamma=0.99, eps_end=0.05,
-                     eps_fraction=0.5, lr_decay=True)
-
-
-def _cartpole_returns(total, n_seeds):
-    from jaxphys.rl.envs._cartpole import CartPole
-
-    env = CartPole()
-    params = env.default_params()
-    train = make_train(env, params, _cartpole_config(total))
-
-    def run(key):
-        train_key, eval_key = jax.random.split(key)
-        out = train(train_key)
-        policy = dqn_greedy_policy(train.network, out.params)
-        return evaluate(eval_key, env, params, policy, n_episodes=16, max_steps=500).mean_return
-
-    keys = jax.random.split(jax.random.key(0), n_seeds)
-    return np.asarray(jax.jit(jax.vmap(run))(keys))
-
-
-@pytest.mark.no_key_reuse_check
-def test_dqn_cartpole_improves_quickly():
-    """Always-run: 6e4 steps, 1 seed, ≥ 4× the random policy's ~22 return."""
-    returns = _cartpole_returns(60_000, 1)
-    assert returns[0] >= 90.0, returns
+    with pytest.raises(ValueError, match="config.loss"):
+        make_dqn(env, None, DQNConfig(loss="l3"))
+    with pytest.raises(ValueError, match="config.n_envs"):
+        make_dqn(env, None, DQNConfig(n_envs=0))
+    with pytest.raises(ValueError, match="config.learning_starts"):
+        make_dqn(env, None, DQNConfig(total_timesteps=1000, learning_starts=1000))
+    with pytest.raises(ValueError, match="env"):
+        make_dqn(Pendulum(), None, DQNConfig())
+    with pytest.raises(TypeError, match="config"):
+        make_dqn(env, None, rl.PPOConfig())
 
 
 @pytest.mark.slow
 @pytest.mark.no_key_reuse_check
 def test_dqn_solves_cartpole_on_3_of_4_seeds():
     """Done-when: ≥ 475 mean evaluation return within 5e5 steps on ≥ 3 of 4 seeds."""
-    t0 = time.perf_counter()
-    returns = _cartpole_returns(500_000, 4)
-    print(f"DQN CartPole returns {returns}, {time.perf_counter() - t0:.0f} s")
+    env = CartPole()
+    agent = make_dqn(env, None, DQNConfig(total_timesteps=500_000, lr_decay=True))
+    res = jax.jit(jax.vmap(agent.train))(jax.random.split(jax.random.key(0), 4))
+    returns = greedy_returns(agent, env, res.state.params, 4, 500)
+    print(f"DQN CartPole returns {returns}")
     assert np.sum(returns >= 475.0) >= 3, returns

@@ -1,4 +1,4 @@
-"""CartPole and Pendulum against gymnasium's CartPole-v1 and Pendulum-v1, step by step."""
+"""CartPole, Pendulum, Acrobot and the mountain cars against gymnasium, step by step."""
 
 import gymnasium as gym
 import jax
@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxphys.rl.envs import Acrobot, MountainCar, MountainCarContinuous
 from jaxphys.rl.envs._cartpole import CartPole
 from jaxphys.rl.envs._pendulum import Pendulum
 
@@ -201,3 +202,102 @@ def test_params_are_vmappable():
     assert not np.allclose(out[0], out[1])
     single = jax.jit(env.step)(key_single, state, jnp.asarray(1), params)[0]
     np.testing.assert_allclose(out[0], single, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ Acrobot, MountainCar
+def _acrobot_state(st):
+    return np.array([st.theta_1, st.theta_2, st.theta_dot_1, st.theta_dot_2], np.float64)
+
+
+def _car_state(st):
+    return np.array([st.position, st.velocity], np.float64)
+
+
+def _closed_loop(env, genv_id, to_gym_state, controller, n_steps, resync, seed):
+    """Our env and gymnasium's driven by the same state-feedback ``controller(state) ->
+    action`` (an energy-pumping rule that reaches the goal); gymnasium's state is set to
+    ours at each reset, and after every step when ``resync`` (float32)."""
+    params = env.default_params()
+
+    @jax.jit
+    def run(key):
+        key_reset, key_run = jax.random.split(key)
+        _, state = env.reset(key_reset, params)
+
+        def body(carry, _):
+            state, k = carry
+            k, k_step = jax.random.split(k)
+            action = controller(state)
+            obs, new, reward, term, trunc, info = env.step(k_step, state, action, params)
+            return (new, k), (action, info["final_obs"], new, reward, term, trunc)
+
+        return state, jax.lax.scan(body, (state, key_run), None, length=n_steps)[1]
+
+    state0, (actions, final_obs, states, rewards, terms, truncs) = jax.tree.map(
+        np.asarray, run(jax.random.key(seed)))
+    genv = gym.make(genv_id)
+    genv.reset(seed=seed)
+    genv.unwrapped.state = to_gym_state(state0)
+    n_term = n_trunc = 0
+    for t in range(n_steps):
+        g_obs, g_reward, g_term, g_trunc, _ = genv.step(actions[t])
+        np.testing.assert_allclose(final_obs[t], g_obs, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(rewards[t], g_reward, atol=1e-5, rtol=1e-6)
+        assert bool(terms[t]) == g_term and bool(truncs[t]) == g_trunc, t
+        state_t = jax.tree.map(lambda x: x[t], states)
+        if g_term or g_trunc:
+            n_term += g_term
+            n_trunc += g_trunc
+            genv.reset()
+            assert int(state_t.time) == 0
+        if g_term or g_trunc or resync:
+            genv.unwrapped.state = to_gym_state(state_t)
+    return n_term, n_trunc
+
+
+def _acrobot_pump(state):        # torque along the elbow's velocity
+    return jnp.where(state.theta_dot_2 > 0, 2, 0).astype(jnp.int32)
+
+
+def _car_pump(state):            # push along the velocity
+    return jnp.where(state.velocity >= 0, 2, 0).astype(jnp.int32)
+
+
+def _car_pump_continuous(state):
+    return jnp.where(state.velocity >= 0, 1.0, -1.0)[None].astype(jnp.float32)
+
+
+@pytest.mark.parametrize("env, genv_id, to_state, controller, n_steps", [
+    (Acrobot(), "Acrobot-v1", _acrobot_state, _acrobot_pump, 600),
+    (MountainCar(), "MountainCar-v0", _car_state, _car_pump, 600),
+    (MountainCarContinuous(), "MountainCarContinuous-v0", _car_state, _car_pump_continuous,
+     600),
+], ids=["acrobot", "mountain_car", "mountain_car_continuous"])
+def test_classic_envs_match_gymnasium_x64(x64, env, genv_id, to_state, controller, n_steps):
+    # float64 end to end: whole episodes without resynchronising, terminations included
+    n_term, _ = _closed_loop(env, genv_id, to_state, controller, n_steps, False, 0)
+    assert n_term >= 3
+
+
+@pytest.mark.parametrize("env, genv_id, to_state", [
+    (Acrobot(), "Acrobot-v1", _acrobot_state),
+    (MountainCar(), "MountainCar-v0", _car_state),
+    (MountainCarContinuous(), "MountainCarContinuous-v0", _car_state),
+], ids=["acrobot", "mountain_car", "mountain_car_continuous"])
+def test_classic_envs_match_gymnasium_float32_random_actions(env, genv_id, to_state):
+    space = env.action_space(env.default_params())
+    rng = np.random.default_rng(4)
+    n = env.max_steps + 50
+    if isinstance(space, type(MountainCar().action_space(None))):
+        actions = rng.integers(0, space.n, n).astype(np.int32)
+    else:
+        actions = rng.uniform(-1, 1, (n, 1)).astype(np.float32)
+    n_done, _, n_trunc = _compare(env, genv_id, to_state, actions, True, 4)
+    assert n_done == n_trunc >= 1      # random actions end episodes by truncation only
+
+
+def test_acrobot_and_mountain_car_truncate_at_gymnasium_limits():
+    assert (Acrobot().max_steps, MountainCar().max_steps, MountainCarContinuous().max_steps) == (
+        gym.make("Acrobot-v1").spec.max_episode_steps,
+        gym.make("MountainCar-v0").spec.max_episode_steps,
+        gym.make("MountainCarContinuous-v0").spec.max_episode_steps)

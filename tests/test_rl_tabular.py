@@ -10,8 +10,8 @@ from scipy.sparse.csgraph import shortest_path
 
 from jaxphys.rl._tabular import (policy_evaluation, q_value_iteration, uniform_policy,
                                  value_iteration)
-from jaxphys.rl._tabular_learning import (QLearningConfig, TD0Config, make_q_learning_train,
-                                          make_td0_train)
+from jaxphys.rl._tabular_learning import (QLearningConfig, TD0Config, make_q_learning,
+                                          make_td0)
 from jaxphys.rl.envs._gridworld import GridWorld
 from jaxphys.rl.envs._tabular_mdp import TabularMDP, make_mdp_params, three_state_mdp
 
@@ -70,7 +70,7 @@ def test_policy_evaluation_matches_linear_solve(x64):
     np.testing.assert_allclose(np.asarray(res.values), v, rtol=1e-7)
     det = policy_evaluation(mdp, jnp.asarray([0, 0, 1]), 0.9, tol=1e-10)
     np.testing.assert_allclose(np.asarray(det.values), np.nanmax(_brute_force_q(0.9), -1),
-                               rtol=1e-6)
+                               rtol=1e-6, atol=1e-12)
 
 
 def test_value_iteration_vmaps_over_gamma():
@@ -179,34 +179,53 @@ def test_bad_inputs():
         GridWorld(["SG"], slip=1.5)
     env = three_state_mdp()
     with pytest.raises(ValueError, match="config.exploration"):
-        make_q_learning_train(env, None, QLearningConfig(exploration="softmax"))
-    with pytest.raises(ValueError, match="config.learning_rate"):
-        make_q_learning_train(env, None, QLearningConfig(learning_rate=-0.1))
-    with pytest.raises(ValueError, match="config.epsilon"):
-        make_q_learning_train(env, None, QLearningConfig(epsilon=2.0))
+        make_q_learning(env, None, QLearningConfig(exploration="softmax"))
+    agent = make_q_learning(env, None, QLearningConfig())
+    with pytest.raises(ValueError, match="hparams.learning_rate"):
+        agent.train(jax.random.key(0), agent.default_hparams._replace(learning_rate=-0.1))
+    with pytest.raises(ValueError, match="hparams.epsilon"):
+        agent.train(jax.random.key(0), agent.default_hparams._replace(epsilon=2.0))
+    with pytest.raises(ValueError, match="hparams.gamma"):
+        agent.train(jax.random.key(0), agent.default_hparams._replace(gamma=1.0))
     with pytest.raises(ValueError, match="config.eval_every"):
-        make_q_learning_train(env, None, QLearningConfig(n_steps=100, eval_every=30))
+        make_q_learning(env, None, QLearningConfig(n_steps=100, eval_every=300))
     with pytest.raises(ValueError, match="config.policy"):
-        make_td0_train(env, None, TD0Config(policy=np.ones((3, 2)) / 2))
+        make_td0(env, None, TD0Config(policy=np.ones((3, 2)) / 2))
+    with pytest.raises(ValueError, match="network"):
+        make_q_learning(env, None, QLearningConfig(), network=object())
+    with pytest.raises(ValueError, match="env"):
+        make_q_learning(GridWorldAsBox(), None, QLearningConfig())
 
 
 # --------------------------------------------------------------------------- learning
+class GridWorldAsBox(GridWorld):     # a non-tabular observation space
+    def __init__(self):
+        super().__init__(["SG"])
+
+    def observation_space(self, params):
+        from jaxphys.rl.envs import Box
+        return Box(0.0, 1.0, (1,))
+
+
 def _q_error(q, q_ref):
     fin = np.isfinite(q_ref)
     assert np.array_equal(np.isfinite(q), fin)
     return float(np.max(np.abs(q[fin] - q_ref[fin])))
 
 
-QCFG = QLearningConfig(n_steps=40_000, gamma=0.9, epsilon=1.0, learning_rate=1.0,
-                       lr_schedule="visits", lr_decay=1.0, lr_power=0.7)
+def _q_agent(n_steps, env=None):
+    """Uniform behaviour, per-pair learning rate N^-0.7 (the lecture notes' setting)."""
+    env = three_state_mdp(max_steps=100) if env is None else env
+    agent = make_q_learning(env, None, QLearningConfig(n_steps=n_steps, lr_schedule="visits"))
+    return agent, agent.default_hparams._replace(epsilon=1.0, learning_rate=1.0, lr_decay=1.0,
+                                                 lr_power=0.7)
 
 
 @pytest.mark.no_key_reuse_check
 def test_q_learning_converges_three_state():
-    """Q-learning (uniform behaviour, per-pair learning rate N^-0.7) → Q* at γ = 0.9."""
-    env = three_state_mdp(max_steps=100)
-    res = jax.jit(make_q_learning_train(env, None, QCFG))(jax.random.key(0))
-    q = np.asarray(res.q_values)
+    """The agent's learning floor: Q-learning → Q* (brute force) at γ = 0.9."""
+    agent, hp = _q_agent(40_000)
+    q = np.asarray(agent.train(jax.random.key(0), hp._replace(gamma=0.9)).state.q_values)
     err = _q_error(q, _brute_force_q(0.9))
     assert err < 2.5, err                                     # |Q*| up to 50
     assert np.argmax(q, -1).tolist() == [0, 0, 1]
@@ -216,49 +235,13 @@ def test_q_learning_converges_three_state():
 @pytest.mark.no_key_reuse_check
 @pytest.mark.parametrize("gamma", [0.90, 0.95])
 def test_q_learning_converges_three_state_long(gamma):
-    env = three_state_mdp(max_steps=100)
-    cfg = QCFG._replace(n_steps=400_000, gamma=gamma)
-    res = jax.jit(jax.vmap(make_q_learning_train(env, None, cfg)))(
-        jax.random.split(jax.random.key(1), 2))
+    agent, hp = _q_agent(400_000)
+    res = jax.jit(jax.vmap(agent.train, in_axes=(0, None)))(
+        jax.random.split(jax.random.key(1), 2), hp._replace(gamma=gamma))
     ref = _brute_force_q(gamma)
-    for q in np.asarray(res.q_values):
+    for q in np.asarray(res.state.q_values):
         assert _q_error(q, ref) < 0.04 * np.max(ref)          # within 4 % of max Q* (≈ 50)
         assert np.argmax(q[[0, 2]], -1).tolist() == [0, 1]
-
-
-@pytest.mark.no_key_reuse_check
-def test_q_learning_vmap_equals_per_seed_and_seeds_differ():
-    env = GridWorld(["S..", ".#.", "..G"], slip=0.1, max_steps=20)
-    cfg = QLearningConfig(n_steps=300, gamma=0.9, epsilon=0.3, learning_rate=0.5)
-    train = jax.jit(make_q_learning_train(env, None, cfg))
-    keys = jax.random.split(jax.random.key(0), 2)
-    batch = jax.jit(jax.vmap(make_q_learning_train(env, None, cfg)))(keys)
-    for i in range(2):
-        single = train(jax.random.split(jax.random.key(0), 2)[i])
-        for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(batch)):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b[i]), rtol=1e-6, atol=1e-6)
-    assert not np.array_equal(np.asarray(batch.step_rewards[0]), np.asarray(batch.step_rewards[1]))
-    # no recompilation on a second call with a fresh key
-    n0 = train._cache_size()
-    train(jax.random.key(7))
-    assert train._cache_size() == n0
-
-
-def test_q_learning_vmap_over_learning_rates():
-    env = three_state_mdp(max_steps=50)
-
-    def run(lr, key):
-        cfg = QLearningConfig(n_steps=200, gamma=0.9, epsilon=0.5, learning_rate=lr,
-                              lr_schedule="step", lr_decay=0.01, eval_every=100,
-                              eval_episodes=2, eval_max_steps=10)
-        return make_q_learning_train(env, None, cfg)(key).q_values
-
-    lrs = jnp.asarray([0.1, 0.5])
-    batch = jax.jit(jax.vmap(run))(lrs, jax.random.split(jax.random.key(3), 2))
-    for i, lr in enumerate([0.1, 0.5]):
-        key_i = jax.random.split(jax.random.key(3), 2)[i]
-        np.testing.assert_allclose(np.asarray(batch[i]), np.asarray(jax.jit(run)(lr, key_i)),
-                                   rtol=1e-5)
 
 
 @pytest.mark.no_key_reuse_check
@@ -268,30 +251,69 @@ def test_count_bonus_explores_every_pair():
     layout = ["S...", ".#..", "...G"]
     env = GridWorld(layout, step_reward=0.0, max_steps=30)
     reachable = np.array([c not in "#G" for c in "".join(layout)])
-
-    def visits(kappa):
-        cfg = QLearningConfig(n_steps=3000, gamma=0.9, epsilon=0.0, kappa=kappa,
-                              exploration="count_bonus", learning_rate=0.5)
-        return np.asarray(jax.jit(make_q_learning_train(env, None, cfg))(
-            jax.random.key(0)).visits)
-
-    assert np.all(visits(2.0)[reachable] > 0)
-    assert np.any(visits(0.0)[reachable] == 0)
+    agent = make_q_learning(env, None, QLearningConfig(n_steps=3000, exploration="count_bonus"))
+    hp = agent.default_hparams._replace(gamma=0.9, epsilon=0.0, learning_rate=0.5)
+    kappas = jnp.asarray([2.0, 0.0])
+    visits = np.asarray(jax.jit(jax.vmap(lambda k: agent.train(
+        jax.random.key(0), hp._replace(kappa=k)).state.visits))(kappas))
+    assert np.all(visits[0][reachable] > 0)
+    assert np.any(visits[1][reachable] == 0)
 
 
 @pytest.mark.no_key_reuse_check
 def test_td0_matches_policy_evaluation():
+    """The agent's learning floor: TD(0) → V^π by a linear solve (γ = 0.8)."""
     env = three_state_mdp(max_steps=100)
     mdp = env.to_mdp()
     pi = np.asarray(uniform_policy(mdp))
     P, R = np.asarray(mdp.transitions, float), np.asarray(mdp.rewards, float)
     v_ref = np.linalg.solve(np.eye(3) - 0.8 * np.einsum("sa,sat->st", pi, P),
                             np.einsum("sa,sat,sat->s", pi, P, R))
-    cfg = TD0Config(policy=pi, n_steps=30_000, gamma=0.8, learning_rate=1.0,
-                    lr_schedule="visits", lr_decay=0.05)
-    res = jax.jit(make_td0_train(env, None, cfg))(jax.random.key(0))
-    np.testing.assert_allclose(np.asarray(res.values), v_ref, atol=1.0)
-    assert int(res.visits.sum()) == 30_000
+    agent = make_td0(env, None, TD0Config(policy=pi, n_steps=60_000, lr_schedule="visits"))
+    hp = agent.default_hparams._replace(gamma=0.8, learning_rate=1.0, lr_decay=0.05)
+    res = agent.train(jax.random.key(0), hp)
+    np.testing.assert_allclose(np.asarray(res.state.table), v_ref, atol=1.0)
+    assert int(res.state.visits.sum()) == 60_000
+
+
+@pytest.mark.parametrize("learner", ["q_learning", "td0", "curriculum"])
+def test_tabular_learners_bootstrap_only_at_truncation(learner):
+    """GridWorld "SG" with one-step episodes: from S, "right" enters the terminal goal and
+    every other action bumps into a wall and is truncated (time limit 1). One update from
+    an optimistic table (c = 5, step size 1) must give r after the termination and
+    r + γ c after a truncation (the bootstrap from the final observation, S)."""
+    from jaxphys.rl import CurriculumConfig, make_curriculum
+
+    c, gamma = 5.0, 0.9
+    env = GridWorld(["SG"], step_reward=-0.1, goal_reward=1.0, max_steps=1)
+    mdp = env.to_mdp()
+    if learner == "td0":
+        agent = make_td0(env, None, TD0Config(policy=np.full((2, 4), 0.25), n_steps=4))
+        hp = agent.default_hparams._replace(learning_rate=1.0, gamma=gamma, initial_value=c)
+    elif learner == "q_learning":
+        agent = make_q_learning(env, None, QLearningConfig(n_steps=4))
+        hp = agent.default_hparams._replace(learning_rate=1.0, gamma=gamma, initial_q=c,
+                                            epsilon=1.0)
+    else:
+        agent = make_curriculum(env, None, CurriculumConfig(n_steps=4, distances=(1,)))
+        hp = agent.default_hparams._replace(learning_rate=1.0, gamma=gamma, initial_q=c,
+                                            epsilon=1.0)
+    init = agent.init(jax.random.key(99), hp)
+    seen = set()
+    for seed in range(16):
+        state, _ = agent.train_from(jax.random.key(seed), init, 1)
+        if learner == "td0":
+            value = float(state.table[0])
+            terminated = value == pytest.approx(float(np.max(mdp.rewards[0, :, 1])))
+            assert terminated or value == pytest.approx(-0.1 + gamma * c), value
+        else:
+            (s, a), = np.argwhere(np.asarray(state.visits))
+            s2 = int(np.argmax(np.asarray(mdp.transitions[s, a])))
+            terminated = bool(mdp.terminal[s2])
+            expected = float(mdp.rewards[s, a, s2]) + (0.0 if terminated else gamma * c)
+            assert float(state.table[s, a]) == pytest.approx(expected, abs=1e-5)
+        seen.add(terminated)
+    assert seen == {False, True}
 
 
 @pytest.mark.no_key_reuse_check

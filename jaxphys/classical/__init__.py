@@ -15,18 +15,22 @@ jitted where the shapes allow. Deterministic fits accept ``key=None``.
   :func:`gmm_fit`, :func:`gmm_score_samples`, :func:`gmm_predict`,
   :func:`gmm_predict_proba`, :func:`gmm_bic`, :func:`gmm_aic`, :func:`gmm_select`
   (:class:`GMMParams`, :class:`GMMSelection`).
-* t-SNE (exact): :func:`tsne_fit` (:class:`TSNEResult`), :func:`tsne_affinities`,
-  :func:`trustworthiness`.
+* t-SNE: :func:`tsne_fit` (:class:`TSNEResult`; exact :math:`O(n^2)` gradient, or
+  nearest-neighbour affinities with FFT-interpolated repulsion for large ``n``),
+  :func:`tsne_affinities`, :func:`trustworthiness`.
 * Trees: :func:`tree_fit`, :func:`tree_predict`, :func:`tree_predict_proba`
-  (:class:`TreeParams`; CART, array-encoded, quantile split search in JAX; Gini,
-  entropy, misclassification, MSE); random forests :func:`forest_fit`,
-  :func:`forest_predict`, :func:`forest_predict_proba` (:class:`ForestParams`;
-  bootstrap weights and random feature subsets, trees under ``vmap``, OOB score).
+  (:class:`TreeParams`; CART, array-encoded, level-wise histogram split search on
+  quantile bins in JAX; Gini, entropy, misclassification, MSE); random forests
+  :func:`forest_fit`, :func:`forest_predict`, :func:`forest_predict_proba`
+  (:class:`ForestParams`; bootstrap weights and random feature subsets, all trees
+  grown together level by level under ``vmap``, OOB score).
 * Boosting: AdaBoost (SAMME) :func:`adaboost_fit`, :func:`adaboost_predict`,
   :func:`adaboost_predict_proba`, :func:`adaboost_decision_function`
   (:class:`AdaBoostParams`); gradient-boosted trees :func:`gb_fit`, :func:`gb_predict`,
   :func:`gb_predict_proba`, :func:`gb_decision_function` (:class:`GBParams`; squared
-  error, logistic and softmax losses, learning rate, row subsampling, early stopping).
+  error, logistic and softmax losses, learning rate, row subsampling, early stopping;
+  ``criterion="xgboost"``: XGBoost's regularised second-order gain with λ, γ,
+  ``min_child_weight`` and column subsampling).
 * Model selection: :func:`cross_validate` (:class:`CVResult`), :func:`learning_curve`
   (:class:`LearningCurve`), :func:`grid_search` (:class:`GridSearchResult`,
   hyperparameters as arrays, vmapped where shapes allow).

@@ -1,11 +1,13 @@
-r"""Random forests: bagged CART trees with random feature subsets, fitted under ``vmap``.
+r"""Random forests: bagged CART trees with random feature subsets, grown under ``vmap``.
 
-Each tree is fitted (:mod:`jaxphys.classical._tree`) to a bootstrap resample,
+Each tree is grown (:mod:`jaxphys.classical._grow`) on a bootstrap resample,
 encoded as sample weights :math:`w_i\sim\mathrm{Multinomial}(n, 1/n)`, and at each
-node considers only ``max_features`` features drawn at random. The forest
-predicts by averaging the trees' leaf class probabilities (or leaf means); the
-out-of-bag (OOB) prediction of sample ``i`` averages only the trees whose
-bootstrap left it out.
+node considers only ``max_features`` features drawn at random. All trees grow
+together, level by level: a level's histograms are built for a batch of trees at
+once under ``vmap``, the batches in a ``lax.map`` (as many trees per batch as keep
+the histograms small). The forest predicts by averaging the trees' leaf class
+probabilities (or leaf means); the out-of-bag (OOB) prediction of sample ``i``
+averages only the trees whose bootstrap left it out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import jax.numpy as jnp
 
 from jaxphys._checks import as_int, check_key, check_shape
 from jaxphys.classical._common import as_features
-from jaxphys.classical._tree import TreeParams, _leaf_index, _prepare, _tree_core
+from jaxphys.classical._grow import finish_tree, grow_level, init_state, \
+    level_schedule, node_stat_count, run_levels
+from jaxphys.classical import _split
+from jaxphys.classical._tree import TreeParams, _leaf_index, _prepare, \
+    _tree_targets
 
 __all__ = ["ForestParams", "forest_fit", "forest_predict", "forest_predict_proba"]
 
@@ -57,50 +63,75 @@ def _max_features(value, d):
     return k
 
 
+def _tree_batch(n_trees, n_slots, n_features, n_bins, n_stats):
+    """Trees whose level is split together under ``vmap`` (the batches follow in a
+    ``lax.map``): the largest divisor of ``n_trees`` (no remainder batch to compile)
+    that keeps a chunk's histograms within ``HISTOGRAM_BUDGET`` cells."""
+    per_tree = max(1, n_slots * n_features * n_bins * n_stats)
+    most = max(1, min(n_trees, _split.HISTOGRAM_BUDGET // per_tree))
+    return max(b for b in range(1, most + 1) if n_trees % b == 0)
+
+
 @partial(jax.jit, static_argnames=("n_split", "n_trees", "max_depth", "criterion",
-                                   "bootstrap", "unroll_levels"))
-def _forest_fit(key, x, xb, targets, thresholds, min_leaf, n_split, n_trees, max_depth,
-                criterion, bootstrap, unroll_levels):
-    n, d = x.shape
+                                   "n_classes", "bootstrap", "unroll_levels"))
+def _forest_fit(key, xb, thresholds, labels, min_leaf, n_split, n_trees, max_depth,
+                criterion, n_classes, bootstrap, unroll_levels):
+    n, d = xb.shape
+    dtype = thresholds.dtype
     key_boot, key_feat = jax.random.split(key)
     if bootstrap:
         draws = jax.random.randint(key_boot, (n_trees, n), 0, n)
-        weights = jax.vmap(lambda r: jnp.zeros(n, x.dtype).at[r].add(1.0))(draws)
+        weights = jax.vmap(lambda r: jnp.zeros(n, dtype).at[r].add(1.0))(draws)
     else:
-        weights = jnp.ones((n_trees, n), x.dtype)
-    slots = 2 ** (max_depth - 1)
-    scores = jax.random.uniform(key_feat, (n_trees, max_depth, slots, d), x.dtype)
+        weights = jnp.ones((n_trees, n), dtype)
+    level_keys = jax.random.split(key_feat, (n_trees, max_depth))
+    targets, kind = _tree_targets(labels, criterion)
+    subset = n_split < d
+    n_stats = node_stat_count(kind, n_classes)
+    states = jax.vmap(lambda _: init_state(n, d, max_depth, n_stats, dtype))(
+        jnp.arange(n_trees))
 
-    def weigh(w):      # weighted statistics: w·onehot(y), or (w, w y, w y²) for regression
-        return targets * w[:, None]
+    n_bins = thresholds.shape[1] + 1
+    n_hist = n_classes if kind != "moments" else 2
+    schedule = level_schedule(max_depth, n, n_bins, n_hist)
 
-    def one_tree(w, u):
-        return _tree_core(x, xb, weigh(w), thresholds, min_leaf, max_depth, criterion, u,
-                          n_split, unroll=unroll_levels)
+    def step(level, states, chunk, single):
+        def one(operand):
+            state, w, key_level = operand
+            return grow_level(level, state, xb, thresholds, targets, w, criterion=kind,
+                              chunk=chunk, n_classes=n_classes, min_leaf=min_leaf,
+                              feature_key=key_level if subset else None, n_split=n_split,
+                              single_chunk=single)
 
-    trees = jax.vmap(one_tree)(weights, scores)
+        batch = _tree_batch(n_trees, chunk, n_split, n_bins, n_hist)
+        return jax.lax.map(one, (states, weights, level_keys[:, level]), batch_size=batch)
+
+    states = run_levels(states, step, schedule, unroll_levels)
+    trees = jax.vmap(lambda st, w: finish_tree(st, targets, w, criterion=kind,
+                                               max_depth=max_depth, n_classes=n_classes))(
+        states, weights)
+    leaves = states.node                           # (T, n): each training row's leaf
     # out-of-bag predictions
-    leaves = jax.vmap(lambda t: _leaf_index(t, x))(trees)                    # (T, n)
     vals = jnp.take_along_axis(trees.value, leaves[:, :, None], axis=1)      # (T, n, C)
-    oob = (weights == 0).astype(x.dtype)                                     # (T, n)
+    oob = (weights == 0).astype(dtype)                                       # (T, n)
     n_oob = jnp.sum(oob, axis=0)
     oob_pred = jnp.sum(vals * oob[:, :, None], axis=0) / jnp.where(n_oob > 0, n_oob, 1.0)[:, None]
     oob_pred = jnp.where((n_oob > 0)[:, None], oob_pred, jnp.nan)
     has = n_oob > 0
     if criterion == "mse":
-        y = targets[:, 1]
+        y = labels
         resid = jnp.where(has, (y - oob_pred[:, 0]) ** 2, 0.0)
         ybar = jnp.sum(jnp.where(has, y, 0.0)) / jnp.maximum(jnp.sum(has), 1)
         tot = jnp.sum(jnp.where(has, (y - ybar) ** 2, 0.0))
         score = 1.0 - jnp.sum(resid) / jnp.where(tot > 0, tot, 1.0)
     else:
-        correct = jnp.argmax(jnp.nan_to_num(oob_pred), axis=1) == jnp.argmax(targets, axis=1)
+        correct = jnp.argmax(jnp.nan_to_num(oob_pred), axis=1) == labels
         score = jnp.sum(jnp.where(has, correct, False)) / jnp.maximum(jnp.sum(has), 1)
     if not bootstrap:
-        score = jnp.asarray(jnp.nan, x.dtype)
+        score = jnp.asarray(jnp.nan, dtype)
     return ForestParams(trees=trees, feature_importances=jnp.mean(trees.feature_importances,
                                                                   axis=0),
-                        oob_score=jnp.asarray(score, x.dtype), oob_prediction=oob_pred)
+                        oob_score=jnp.asarray(score, dtype), oob_prediction=oob_pred)
 
 
 def forest_fit(key: jax.Array, X: Any, y: Any, *, n_trees: int = 100, max_depth: int = 8,
@@ -128,9 +159,10 @@ def forest_fit(key: jax.Array, X: Any, y: Any, *, n_trees: int = 100, max_depth:
         criterion: as :func:`tree_fit`.
         bootstrap: resample (True) or fit every tree on all samples.
         n_bins, n_classes: as :func:`tree_fit`.
-        unroll_levels: fit the levels in a Python loop at their exact widths (about 3×
-            faster to run for deep trees, about 2.5× slower to compile) instead of one
-            ``lax.fori_loop`` body padded to the widest level.
+        unroll_levels: compile every level apart, the shallow ones at their exact
+            widths (a little faster to run, several times slower to compile), instead
+            of one or two ``lax.fori_loop`` bodies over the levels (the default; see
+            :func:`jaxphys.classical._grow.level_schedule`).
 
     Returns:
         :class:`ForestParams`.
@@ -147,11 +179,10 @@ def forest_fit(key: jax.Array, X: Any, y: Any, *, n_trees: int = 100, max_depth:
     min_leaf = as_int(min_samples_leaf, "min_samples_leaf", minimum=1)
     if not isinstance(bootstrap, bool):
         raise ValueError(f"bootstrap: expected a bool, got {type(bootstrap).__name__}")
-    x, xb, targets, thresholds = _prepare(X, y, criterion, n_bins, n_classes)
+    x, xb, labels, thresholds, c = _prepare(X, y, criterion, n_bins, n_classes)
     k = _max_features(max_features, x.shape[1])
-    return _forest_fit(key, x, xb, targets, thresholds, jnp.asarray(min_leaf, x.dtype),
-                       k, n_trees, depth, criterion, bootstrap,
-                       bool(unroll_levels))
+    return _forest_fit(key, xb, thresholds, labels, jnp.asarray(min_leaf, x.dtype), k,
+                       n_trees, depth, criterion, c, bootstrap, bool(unroll_levels))
 
 
 @jax.jit

@@ -1,4 +1,8 @@
-r"""t-distributed stochastic neighbour embedding (exact, O(N²)) and trustworthiness.
+r"""t-distributed stochastic neighbour embedding and trustworthiness.
+
+Two methods: ``"exact"`` (below; :math:`O(n^2)` time and memory per iteration) and
+``"fft"`` (:mod:`jaxphys.classical._tsne_fft`: sparse nearest-neighbour affinities
+and FFT-interpolated repulsion, :math:`O(n)` per iteration, for large ``n``).
 
 Input affinities :math:`p_{j|i}\propto\exp(-\beta_i\lVert x_i-x_j\rVert^2)`, each
 :math:`\beta_i` set so that the perplexity :math:`2^{H(P_i)}` (here :math:`e^{H}`,
@@ -22,8 +26,12 @@ from jaxphys._checks import as_array, as_int, check_finite, check_in, check_key,
 from jaxphys.classical._common import as_features
 from jaxphys.classical._kmeans import pairwise_sq_dists
 from jaxphys.classical._pca import _pca_fit
+from jaxphys.classical._tsne_fft import optimise_sparse, sparse_affinities, symmetric_edges
 
-__all__ = ["TSNEResult", "tsne_fit", "tsne_affinities", "trustworthiness"]
+__all__ = ["TSNEResult", "tsne_fit", "tsne_affinities", "trustworthiness", "TSNE_METHODS"]
+
+TSNE_METHODS = ("auto", "exact", "fft")
+_AUTO_EXACT_MAX = 5000        # "auto": exact up to this many points, "fft" above
 
 _EPS = 1e-12          # floor of P and Q (as scikit-learn's machine-epsilon floor)
 _N_BISECT = 64        # bisection steps on log β (interval of 60 → 3e-18 resolution)
@@ -36,7 +44,8 @@ class TSNEResult(NamedTuple):
         embedding: ``(n, c)`` the low-dimensional coordinates.
         kl_divergence: ``()`` final KL(P‖Q) in nats (without exaggeration).
         beta: ``(n,)`` calibrated Gaussian precisions β_i of the input affinities,
-            in inverse squared input units (σ_i = 1/sqrt(2 β_i)).
+            in inverse squared input units (σ_i = 1/sqrt(2 β_i)); for ``"fft"``, over
+            each point's nearest neighbours.
         kl_history: ``(n_iter // 50,)`` KL(P‖Q) every 50 iterations (with the
             exaggerated P during early exaggeration).
     """
@@ -179,8 +188,9 @@ def tsne_fit(key: jax.Array | None, X: Any, n_components: int = 2, *,
              perplexity: float = 30.0, n_iter: int = 1000, early_exaggeration: float = 12.0,
              exaggeration_iter: int = 250, learning_rate: float | None = None,
              momentum: tuple[float, float] = (0.5, 0.8), min_gain: float = 0.01,
-             init: str = "pca") -> TSNEResult:
-    r"""Exact t-SNE: embed ``X`` in ``n_components`` dimensions, O(n²) per iteration.
+             init: str = "pca", method: str = "auto", box_width: float = 1.0,
+             n_interpolation_nodes: int = 3) -> TSNEResult:
+    r"""t-SNE: embed ``X`` in ``n_components`` dimensions.
 
     Minimises :math:`C = \mathrm{KL}(P\Vert Q) = \sum_{i\ne j}p_{ij}\ln(p_{ij}/q_{ij})`,
     :math:`q_{ij} = w_{ij}/\sum_{k\ne l}w_{kl}`, :math:`w_{ij} = (1+\lVert y_i-y_j\rVert^2)^{-1}`,
@@ -200,6 +210,14 @@ def tsne_fit(key: jax.Array | None, X: Any, n_components: int = 2, *,
     deviation 1e-4 (``"random"``: N(0, 1e-8)). Everything after the argument checks
     runs in two jitted calls (the affinities, and one ``lax.scan`` over iterations).
 
+    ``method="exact"`` computes :math:`P` and the gradient over all pairs (memory
+    :math:`O(n^2)`). ``method="fft"`` (two components only) keeps each point's
+    ``min(n - 1, 3·perplexity)`` nearest neighbours in :math:`P` and interpolates the
+    repulsion on a grid of boxes at most ``box_width`` wide with
+    ``n_interpolation_nodes`` nodes per box and side, convolved by FFT
+    (:mod:`jaxphys.classical._tsne_fft`, after Linderman et al. 2019): :math:`O(n)`
+    per iteration. ``"auto"``: exact up to 5000 points, else FFT.
+
     Args:
         key: PRNG key for ``init="random"``; may be ``None`` with ``init="pca"``.
         X: ``(n, d)`` finite data.
@@ -209,6 +227,11 @@ def tsne_fit(key: jax.Array | None, X: Any, n_components: int = 2, *,
         early_exaggeration, exaggeration_iter, learning_rate, momentum, min_gain:
             optimiser settings (traced: changing them does not recompile).
         init: ``"pca"`` or ``"random"``.
+        method: ``"auto"``, ``"exact"`` or ``"fft"``.
+        box_width: ``"fft"``: the widest interpolation box, in embedding units (> 0; the
+            error of the interpolated repulsion grows quickly past 1).
+        n_interpolation_nodes: ``"fft"``: Lagrange nodes per box and side, ``>= 2``
+            (static).
 
     Returns:
         :class:`TSNEResult`.
@@ -226,6 +249,15 @@ def tsne_fit(key: jax.Array | None, X: Any, n_components: int = 2, *,
     n, d = x.shape
     c = as_int(n_components, "n_components", minimum=1)
     check_in(init, "init", ("pca", "random"))
+    check_in(method, "method", TSNE_METHODS)
+    if method == "auto":
+        method = "exact" if n <= _AUTO_EXACT_MAX or c != 2 else "fft"
+    if method == "fft" and c != 2:
+        raise ValueError(f"n_components: method='fft' embeds in 2 dimensions, got {c}")
+    nodes = as_int(n_interpolation_nodes, "n_interpolation_nodes", minimum=2)
+    width = as_array(box_width, "box_width", ndim=0).astype(x.dtype)
+    check_finite(width, "box_width")
+    check_positive(width, "box_width")
     if init == "random":
         check_key(key)
     elif key is not None:
@@ -251,14 +283,22 @@ def tsne_fit(key: jax.Array | None, X: Any, n_components: int = 2, *,
     gmin = as_array(min_gain, "min_gain", ndim=0).astype(x.dtype)
     check_positive(gmin, "min_gain")
 
-    p, beta = _affinities(x, perp)
     if init == "pca":
         z = (x - jnp.mean(x, axis=0)[None, :]) @ _pca_fit(x, c, jnp.asarray(False)).components.T
         y0 = z / jnp.std(z[:, 0]) * 1e-4
     else:
         y0 = 1e-4 * jax.random.normal(key, (n, c), x.dtype)
-    y, kl, hist = _optimise(p, y0, n_iter, exag, jnp.asarray(exag_iter, jnp.int32), lr, mom,
-                            gmin)
+    if method == "exact":
+        p, beta = _affinities(x, perp)
+        y, kl, hist = _optimise(p, y0, n_iter, exag, jnp.asarray(exag_iter, jnp.int32), lr,
+                                mom, gmin)
+    else:
+        k = int(min(n - 1, np.floor(3.0 * float(perp))))
+        nbr, v, beta = sparse_affinities(x, perp, k)
+        p_sym, count = jax.jit(symmetric_edges)(nbr, v)
+        y, kl, hist = optimise_sparse(nbr, v, p_sym, count, y0, n_iter, exag,
+                                      jnp.asarray(exag_iter, jnp.int32), lr, mom, gmin, width,
+                                      nodes)
     return TSNEResult(embedding=y, kl_divergence=kl, beta=beta, kl_history=hist)
 
 

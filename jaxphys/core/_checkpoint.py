@@ -2,7 +2,8 @@
 
 Format: one ``.npz`` (a zip with per-member CRC-32) holding each leaf as raw
 bytes (``leaf_00000`` …) and a ``__meta__`` member with JSON: the tree
-structure, every leaf's path, shape and dtype, and user metadata. Typed PRNG
+structure (compared by leaf paths), every leaf's path, shape and dtype, and user
+metadata. Typed PRNG
 keys are stored as their key data. A file is written to a temporary name in the
 same folder, flushed to disk, then renamed over the target, so a crash never
 leaves a half-written checkpoint under the final name.
@@ -13,7 +14,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 _FORMAT = "jaxphys-checkpoint-v1"
+# What reading a damaged zip can raise (a flipped byte may change a header's sizes,
+# compression method or flags); every one is reported as a corrupt checkpoint.
+_DAMAGE = (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, UnicodeDecodeError,
+           NotImplementedError, RuntimeError, zlib.error, struct.error, IndexError,
+           TypeError, OverflowError, MemoryError)
 _CKPT_RE = re.compile(r"^ckpt_(\d{10})\.npz$")
+_TMP_RE = re.compile(r"^\.ckpt_\d{10}\.npz\.tmp-(\d+)$")
 
 
 def _leaf_record(path, leaf) -> tuple[dict, np.ndarray]:
@@ -88,8 +97,9 @@ def _read(path: Path) -> tuple[dict, Any]:
     try:
         data = np.load(path, allow_pickle=False)
         meta = json.loads(bytes(data["__meta__"]).decode())
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
-            UnicodeDecodeError) as err:
+        if not isinstance(meta, dict):
+            raise ValueError("the header is not a JSON object")
+    except _DAMAGE as err:
         raise ValueError(f"path: {path} is corrupt or not a jaxphys checkpoint ({err})") from None
     if meta.get("format") != _FORMAT:
         raise ValueError(f"path: {path} is not a {_FORMAT} file (format {meta.get('format')!r})")
@@ -117,9 +127,16 @@ def restore_checkpoint(path: str | os.PathLike, target: Any) -> Any:
     path = Path(path)
     meta, data = _read(path)
     target_leaves, target_def = jax.tree_util.tree_flatten_with_path(target)
-    if meta["treedef"] != str(target_def):
-        raise ValueError(f"target: checkpoint {path} has tree structure\n  {meta['treedef']}\n"
-                         f"but the target has\n  {target_def}")
+    # Compare the trees by their leaf paths: static fields (a TrainState's optimiser)
+    # are functions whose text differs from process to process.
+    stored_paths = [rec["path"] for rec in meta["leaves"]]
+    target_paths = [jax.tree_util.keystr(p) for p, _ in target_leaves]
+    if stored_paths != target_paths:
+        only_stored = [p for p in stored_paths if p not in set(target_paths)][:5]
+        only_target = [p for p in target_paths if p not in set(stored_paths)][:5]
+        raise ValueError(f"target: checkpoint {path} has another tree structure "
+                         f"({len(stored_paths)} leaves, target {len(target_paths)}); only in the "
+                         f"checkpoint: {only_stored}; only in the target: {only_target}")
     problems, out = [], []
     for i, ((p, t_leaf), rec) in enumerate(zip(target_leaves, meta["leaves"])):
         want, _ = _leaf_record(p, t_leaf)
@@ -131,7 +148,7 @@ def restore_checkpoint(path: str | os.PathLike, target: Any) -> Any:
         try:
             raw = data[f"leaf_{i:05d}"]
             arr = np.frombuffer(raw.tobytes(), dtype=jnp.dtype(rec["dtype"])).reshape(rec["shape"])
-        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
+        except _DAMAGE as err:
             raise ValueError(f"path: {path} is corrupt ({rec['path']}: {err})") from None
         if "key_impl" in rec:
             leaf = jax.random.wrap_key_data(jnp.asarray(arr), impl=rec["key_impl"])
@@ -160,9 +177,38 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     return found[-1][1] if found else None
 
 
-def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
-    """Delete all but the ``keep`` most recent ``ckpt_*.npz`` files."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of writers that died mid-save (their process is gone).
+
+    A killed writer leaves ``.ckpt_<step>.npz.tmp-<pid>`` behind; the checkpoint it was
+    replacing is untouched, so nothing is lost. Returns the paths removed.
+    """
     d = Path(directory)
+    removed = []
+    if d.is_dir():
+        for p in d.iterdir():
+            m = _TMP_RE.match(p.name)
+            if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
+    """Delete all but the ``keep`` most recent ``ckpt_*.npz`` files and the temporaries
+    of dead writers."""
+    d = Path(directory)
+    remove_stale_temporaries(d)
     found = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT_RE.match(p.name)))
     for _, p in found[:-keep] if keep > 0 else []:
         p.unlink()

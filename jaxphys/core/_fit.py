@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -10,14 +11,16 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from tqdm.auto import tqdm
 
 from ._checkpoint import (checkpoint_path, latest_checkpoint, prune_checkpoints,
-                          read_checkpoint_metadata, restore_checkpoint, save_checkpoint)
-from ._optimizers import resolve_optimizer
+                          read_checkpoint_metadata, remove_stale_temporaries, restore_checkpoint,
+                          save_checkpoint)
+from jaxphys._checks import check_key
+
+from ._loop import _Loop, as_count, batch_plan, leading_size
 from ._train_state import TrainState
-from ._train_step import make_eval_step, make_train_step
+from ._train_step import cached_step, check_step_counter
 
 
 class EarlyStopping(NamedTuple):
@@ -39,10 +42,12 @@ class EarlyStopping(NamedTuple):
 
 
 class FitResult(NamedTuple):
-    """What :func:`fit` returns.
+    """What every trainer in the library returns (:func:`fit` and all that use it).
 
     Fields:
-        state: the final :class:`TrainState` (best params restored under early stopping).
+        state: the final state, a :class:`TrainState` or the custom step's state (under
+            early stopping with ``restore_best``, the best evaluation's params and model
+            state, or the best custom state).
         history: ``{'step': [...], 'loss': [...], 'grad_norm': [...], 'skipped': [...],
             <aux>: [...], 'val_step': [...], 'val_loss': [...], 'val_<aux>': [...]}``;
             train entries are means over each logged chunk of steps (``skipped`` is a
@@ -52,79 +57,117 @@ class FitResult(NamedTuple):
         stopped_early: True if early stopping ended the run.
     """
 
-    state: TrainState
+    state: Any
     history: dict
     best_step: int | None
     stopped_early: bool
 
+    @classmethod
+    def from_metrics(cls, state: Any, metrics: dict, *, first_step: int = 1) -> "FitResult":
+        """A result from :func:`run_steps` output: one history entry per step.
 
-def _leading_size(data: Any, name: str) -> int:
-    leaves = jax.tree.leaves(data)
-    if not leaves:
-        raise ValueError(f"{name}: expected a pytree of arrays, got no arrays")
-    sizes = {int(np.shape(x)[0]) if np.ndim(x) > 0 else -1 for x in leaves}
-    if -1 in sizes:
-        raise ValueError(f"{name}: every array needs a leading example axis; found a scalar")
-    if len(sizes) != 1:
-        raise ValueError(f"{name}: all arrays must share the leading axis size, got sizes "
-                         f"{sorted(sizes)}")
-    return sizes.pop()
+        ``history['step']`` counts ``first_step, first_step + 1, …``; every scalar-per-step
+        metric becomes a list of floats (``skipped`` of ints).
+
+        Example:
+            >>> import numpy as np
+            >>> res = FitResult.from_metrics(None, {"loss": np.array([2.0, 1.0]),
+            ...                                     "skipped": np.array([0, 1])})
+            >>> res.history["step"], res.history["loss"], res.history["skipped"]
+            ([1, 2], [2.0, 1.0], [0, 1])
+        """
+        history: dict[str, list] = {"val_step": []}
+        length = None
+        for name, values in metrics.items():
+            values = np.asarray(values)
+            if values.ndim != 1:
+                continue
+            length = len(values)
+            history[name] = (values.astype(int).tolist() if name == "skipped"
+                             else values.astype(float).tolist())
+        history["step"] = list(range(first_step, first_step + (length or 0)))
+        return cls(state=state, history=history, best_step=None, stopped_early=False)
 
 
 def _fingerprint(**kw) -> str:
     return json.dumps(kw, sort_keys=True, default=str)
 
 
-def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.GradientTransformation,
-        train_data: Any, *, n_steps: int | None = None, n_epochs: int | None = None,
+@functools.partial(jax.jit, static_argnames=("step", "batch_size", "unroll", "mesh"),
+                   donate_argnums=(0,))
+def _run_chunk(state, data, active, shuffle_key, step_key, *, step, batch_size, unroll, mesh):
+    """One chunk of ``fit``: the loop of :func:`run_steps` with inactive steps masked.
+
+    Compiled once per (step, shapes, batch size, unroll, mesh) and reused by later calls
+    of ``fit`` with the same step (pretraining stages, resumed runs)."""
+    constraint = None
+    if mesh is not None:
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        sharding = NamedSharding(mesh, PartitionSpec("data"))
+
+        def constraint(batch):
+            return jax.lax.with_sharding_constraint(batch, sharding)
+
+    loop = _Loop(step, leading_size(data, "train_data"), batch_size, constraint)
+    return loop.scan(state, data, (shuffle_key, step_key), active.shape[0], active=active,
+                     unroll=unroll)
+
+
+def _copy(tree: Any) -> Any:
+    return jax.tree.map(lambda x: jnp.copy(x) if isinstance(x, jax.Array) else x, tree)
+
+
+def fit(key: jax.Array, state: Any, train_data: Any, *, loss_fn: Callable | None = None,
+        step: Callable | None = None, n_steps: int | None = None, n_epochs: int | None = None,
         batch_size: int | None = None, val_data: Any = None, eval_every: int | None = None,
-        eval_loss_fn: Callable | None = None, early_stopping: EarlyStopping | None = None,
+        eval_fn: Callable | None = None, early_stopping: EarlyStopping | None = None,
         checkpoint_dir: str | Path | None = None, checkpoint_every: int | None = None,
         keep_checkpoints: int = 3, resume: bool = True, progress: bool = True,
-        clip_norm: float | None = None, guard_nonfinite: bool = True,
-        has_model_state: bool = False, chunk_size: int = 100, unroll: int | bool = 1,
-        mesh: Any = None,
-        callback: Callable[[int, TrainState, dict], Any] | None = None,
+        chunk_size: int = 100, unroll: int = 1, mesh: Any = None,
+        callback: Callable[[int, Any, dict], Any] | None = None,
         desc: str = "fit") -> FitResult:
-    """Train ``state`` on ``train_data`` with minibatches, validation, early stopping
-    and checkpoints.
+    """Train ``state`` on ``train_data``: the host driver around :func:`run_steps`.
 
-    Each epoch is a fresh permutation of the ``N`` examples drawn from
-    ``fold_in(shuffle_key, epoch)``; step ``s`` gets the key ``fold_in(step_key, s)``,
-    so every random choice depends on the step number alone and a resumed run is
-    bit-identical to an uninterrupted one (on one device). Steps run in jitted
-    chunks of at most ``chunk_size`` with ``lax.scan``; the Python loop only logs,
-    validates and checkpoints between chunks. When ``N`` is not a multiple of
-    ``batch_size`` the ``N mod batch_size`` examples left over by an epoch's
-    permutation are not used in that epoch (each epoch leaves out different ones).
+    Give a loss (``loss_fn=``; the step is ``make_train_step(loss_fn, jit=False)``, with
+    its non-finite guard) or any step (``step=``; a pytree state with an integer
+    ``step`` field, e.g. a GAN's two players). Training runs the same pure loop as
+    :func:`run_steps` in jitted chunks of ``chunk_size`` steps (one compilation; a
+    chunk cut short by validation or a checkpoint skips its remaining iterations):
+    ``fit(key, …)`` trains exactly as ``run_steps(step, state, train_data, k, …)`` with
+    ``k, val_key = jax.random.split(key)``. Between chunks the Python loop logs,
+    validates, stops early and checkpoints. Every batch and key depends on the step
+    number alone, so a run resumed from a checkpoint equals the uninterrupted run bit
+    for bit (on one device). With ``N`` not a multiple of ``batch_size``, the
+    ``N mod batch_size`` examples an epoch's permutation leaves over are not used in
+    that epoch (each epoch leaves out different ones).
 
     Args:
-        key: PRNG key for shuffling, step keys and validation keys.
-        state: the :class:`TrainState` to start from.
-        loss_fn: ``loss_fn(params, batch, key) -> (loss, aux)``; ``batch`` is
-            ``train_data`` indexed along its leading axis.
-        optimizer: the optax transformation ``state.opt_state`` belongs to, or the
-            same name / ``(name, kwargs)`` that the state was created with.
+        key: PRNG key for minibatches, step keys and validation keys.
+        state: the state to start from (a :class:`TrainState` with ``loss_fn``).
         train_data: a pytree of arrays with a common leading axis ``N``.
-        n_steps / n_epochs: how long to train (exactly one of them).
-        batch_size: minibatch size (default: the full batch, ``N``).
+        loss_fn: ``loss_fn(params, batch, key) -> (loss, aux)`` (exclusive with ``step``).
+        step: ``step(state, batch, key) -> (state, metrics)`` (exclusive with ``loss_fn``);
+            wrap it in :func:`skip_nonfinite` to survive NaN batches.
+        n_steps / n_epochs: how long to train (exactly one of them, ints ≥ 1).
+        batch_size: minibatch size (int in ``[1, N]``; default the full batch).
         val_data: optional pytree like ``train_data`` for validation.
         eval_every: validate every this many steps (default: once per epoch) and at the end.
-        eval_loss_fn: loss used for validation (default ``loss_fn``).
+        eval_fn: ``eval_fn(state, batch, key) -> metrics dict`` with a scalar ``'loss'``;
+            default :func:`make_eval_step` of ``loss_fn`` (required with ``step`` and
+            ``val_data``).
         early_stopping: an :class:`EarlyStopping`, requires ``val_data``.
         checkpoint_dir / checkpoint_every: save every this many steps and at the end;
             with ``resume`` a run restarts from the latest checkpoint in the folder.
-        keep_checkpoints: how many recent checkpoints to keep.
+        keep_checkpoints: how many recent checkpoints to keep (int ≥ 1).
         progress: show a tqdm bar with the running loss.
-        clip_norm, guard_nonfinite, has_model_state: passed to :func:`make_train_step`.
-        chunk_size: steps per jitted ``lax.scan`` chunk (compiled once; a chunk cut
-            short by validation or a checkpoint skips its remaining iterations).
-        unroll: passed to ``lax.scan``; unrolling a few steps can help XLA on CPU
-            for convolutional models (a rolled scan of convolutions runs slower there).
+        chunk_size: steps per jitted chunk (int ≥ 1).
+        unroll: ``lax.scan`` unroll factor.
         mesh: optional ``jax.sharding.Mesh`` with a ``'data'`` axis: each batch is
             sharded over it and parameters stay replicated (data parallelism).
         callback: ``callback(step, state, history)`` after every chunk; a truthy
             return value stops training.
+        desc: the progress bar's label.
 
     Returns:
         A :class:`FitResult`.
@@ -134,116 +177,104 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         >>> x = jnp.linspace(-1, 1, 64); data = {"x": x, "y": 2.0 * x + 0.5}
         >>> def loss_fn(p, batch, key):
         ...     return jnp.mean((p["w"] * batch["x"] + p["b"] - batch["y"]) ** 2), {}
-        >>> opt = optax.adam(0.05)
-        >>> state = TrainState.create({"w": jnp.zeros(()), "b": jnp.zeros(())}, opt)
-        >>> res = fit(jax.random.key(0), state, loss_fn, opt, data, n_epochs=100,
+        >>> state = TrainState.create({"w": jnp.zeros(()), "b": jnp.zeros(())}, optax.adam(0.05))
+        >>> res = fit(jax.random.key(0), state, data, loss_fn=loss_fn, n_epochs=100,
         ...           batch_size=16, progress=False)
         >>> round(float(res.state.params["w"]), 2), round(float(res.state.params["b"]), 2)
         (2.0, 0.5)
     """
-    optimizer = resolve_optimizer(optimizer)
-    n = _leading_size(train_data, "train_data")
+    check_key(key)
+    if (loss_fn is None) == (step is None):
+        raise ValueError("loss_fn/step: give exactly one of them (a loss, from which fit "
+                         "builds make_train_step(loss_fn), or a step)")
+    if loss_fn is not None:
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn: expected a callable, got {type(loss_fn).__name__}")
+        if not isinstance(state, TrainState):
+            raise TypeError("state: fit with loss_fn needs a jaxphys.core.TrainState (it "
+                            f"carries the optimiser), got {type(state).__name__}")
+        step = cached_step("train", loss_fn)
+    elif not callable(step):
+        raise TypeError(f"step: expected a callable step(state, batch, key), got "
+                        f"{type(step).__name__}")
+    check_step_counter(state, "fit")
+    n, bs_plan = batch_plan(train_data, batch_size, "train_data")
+    bs = n if bs_plan is None else bs_plan
     if (n_steps is None) == (n_epochs is None):
         raise ValueError("n_steps/n_epochs: give exactly one of them")
-    bs = n if batch_size is None else int(batch_size)
-    if not 1 <= bs <= n:
-        raise ValueError(f"batch_size: must be between 1 and the number of examples {n}, got {bs}")
     steps_per_epoch = n // bs
-    total = int(n_steps) if n_steps is not None else int(n_epochs) * steps_per_epoch
-    if total < 1:
-        raise ValueError(f"n_steps/n_epochs: must give at least one step, got {total}")
+    if n_steps is not None:
+        total = as_count(n_steps, "n_steps")
+    else:
+        total = as_count(n_epochs, "n_epochs") * steps_per_epoch
+    chunk_size = as_count(chunk_size, "chunk_size")
+    unroll = as_count(unroll, "unroll")
+    keep_checkpoints = as_count(keep_checkpoints, "keep_checkpoints")
     if val_data is not None:
-        _leading_size(val_data, "val_data")
-        eval_every = int(eval_every) if eval_every else steps_per_epoch
+        leading_size(val_data, "val_data")
+        eval_every = steps_per_epoch if eval_every is None else as_count(eval_every, "eval_every")
+        if eval_fn is None:
+            if loss_fn is None:
+                raise ValueError("eval_fn: fit with step= and val_data needs eval_fn(state, "
+                                 "batch, key) -> metrics")
+            eval_fn = cached_step("eval", loss_fn)
+        elif not callable(eval_fn):
+            raise TypeError(f"eval_fn: expected a callable, got {type(eval_fn).__name__}")
+    elif eval_every is not None:
+        raise ValueError("eval_every: needs val_data")
     if early_stopping is not None:
+        if not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping: expected an EarlyStopping, got "
+                            f"{type(early_stopping).__name__}")
         if val_data is None:
             raise ValueError("early_stopping: needs val_data")
         if early_stopping.mode not in ("min", "max"):
-            raise ValueError(f"early_stopping.mode: expected 'min' or 'max', got {early_stopping.mode!r}")
+            raise ValueError(f"early_stopping.mode: expected 'min' or 'max', got "
+                             f"{early_stopping.mode!r}")
+        as_count(early_stopping.patience, "early_stopping.patience")
     if checkpoint_dir is not None:
-        checkpoint_every = int(checkpoint_every) if checkpoint_every else max(total // 10, 1)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size: must be >= 1, got {chunk_size}")
+        checkpoint_every = (max(total // 10, 1) if checkpoint_every is None
+                            else as_count(checkpoint_every, "checkpoint_every"))
+    elif checkpoint_every is not None:
+        raise ValueError("checkpoint_every: needs checkpoint_dir")
 
-    shuffle_key, step_key, val_key = jax.random.split(key, 3)
+    train_key, val_key = jax.random.split(key)
+    shuffle_key, step_key = jax.random.split(train_key)
     train_data = jax.tree.map(jnp.asarray, train_data)
-    # fit donates the state it trains; copy once so the caller's arrays stay valid
-    state = jax.tree.map(jnp.copy, state)
-    step_fn = make_train_step(loss_fn, optimizer, clip_norm=clip_norm,
-                              guard_nonfinite=guard_nonfinite, has_model_state=has_model_state,
-                              jit=False)
-    eval_fn = make_eval_step(eval_loss_fn or loss_fn, has_model_state=has_model_state)
+    # the chunks donate the state they train; copy once so the caller's arrays stay valid
+    state = _copy(state)
 
-    batch_sharding = None
     if mesh is not None:
-        from jax.sharding import NamedSharding, PartitionSpec
-
-        batch_sharding = NamedSharding(mesh, PartitionSpec("data"))
+        if "data" not in mesh.shape:
+            raise ValueError(f"mesh: needs a 'data' axis, got axes {tuple(mesh.shape)}")
         if bs % mesh.shape["data"]:
             raise ValueError(f"batch_size: {bs} is not divisible by the mesh's 'data' axis "
                              f"({mesh.shape['data']} devices)")
+    chunk = min(chunk_size, total)
 
-    # Every chunk is a scan of the same length `chunk` (one compilation); a chunk that
-    # must end early (validation, checkpoint, the last steps) masks its tail with
-    # lax.cond, which skips the step's work rather than computing and discarding it.
-    chunk = min(int(chunk_size), total)
+    def run_chunk_jit(st, data, active, k_shuffle, k_step):
+        return _run_chunk(st, data, active, k_shuffle, k_step, step=step, batch_size=bs_plan,
+                          unroll=unroll, mesh=mesh)
 
-    def run_chunk(st, data, idx, step_ids, active, skey):
-        def real_step(carry, i, s):
-            batch = jax.tree.map(lambda a: a[i], data)
-            if batch_sharding is not None:
-                batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
-            return step_fn(carry, batch, jax.random.fold_in(skey, s))
+    def evaluate(st, r_):
+        metrics = eval_fn(st, val_data, jax.random.fold_in(val_key, r_))
+        if not isinstance(metrics, dict) or "loss" not in metrics:
+            raise TypeError("eval_fn: must return a dict of metrics with a scalar 'loss'")
+        return {k_: float(v) for k_, v in metrics.items() if np.ndim(v) == 0}
 
-        metric_shapes = jax.eval_shape(real_step, st, idx[0], step_ids[0])[1]
-
-        def body(carry, xs):
-            i, s, on = xs
-            return jax.lax.cond(
-                on, real_step,
-                lambda c, i_, s_: (c, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype),
-                                                   metric_shapes)),
-                carry, i, s)
-        return jax.lax.scan(body, st, (idx, step_ids, active), unroll=unroll)
-
-    run_chunk_jit = jax.jit(run_chunk, donate_argnums=(0,))
-    perm_fn = jax.jit(lambda k, e: jax.random.permutation(jax.random.fold_in(k, e), n))
-    perms: dict[int, np.ndarray] = {}
-
-    def batch_indices(r0: int, length: int) -> np.ndarray:
-        rows = []
-        for r in range(r0, r0 + length):
-            epoch, j = divmod(r, steps_per_epoch)
-            if bs == n:
-                rows.append(np.arange(n))
-                continue
-            if epoch not in perms:
-                perms.clear()
-                perms[epoch] = np.asarray(perm_fn(shuffle_key, epoch))
-            rows.append(perms[epoch][j * bs:(j + 1) * bs])
-        return np.stack(rows).astype(np.int32)
-
-    def evaluate(st, r):
-        sums: dict[str, float] = {}
-        vkey = jax.random.fold_in(val_key, r)
-        m = eval_fn(st, val_data, vkey)
-        for k_, v in m.items():
-            if np.ndim(v) == 0:
-                sums[k_] = float(v)
-        return sums
-
-    # --- run state: relative step, history, early-stopping bookkeeping
     start_step = int(state.step)
     r = 0
     history: dict[str, list] = {"step": [], "val_step": []}
     sign = -1.0 if (early_stopping and early_stopping.mode == "max") else 1.0
     best_value, best_step, bad_evals, stopped = math.inf, None, 0, False
-    best = jax.tree.map(jnp.copy, (state.params, state.model_state))
+    track_best = early_stopping is not None
+    best = _copy(state) if track_best else None
     fingerprint = _fingerprint(n=n, bs=bs, total=total, eval_every=eval_every,
                                checkpoint_every=checkpoint_every, chunk_size=chunk_size,
                                start_step=start_step)
 
     if checkpoint_dir is not None and resume:
+        remove_stale_temporaries(checkpoint_dir)
         latest = latest_checkpoint(checkpoint_dir)
         if latest is not None:
             meta = read_checkpoint_metadata(latest)
@@ -251,8 +282,9 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
                 raise ValueError(f"checkpoint_dir: {checkpoint_dir} holds a run with other "
                                  f"settings ({meta.get('fingerprint')}); this run has "
                                  f"{fingerprint}. Use another folder or resume=False.")
-            restored = restore_checkpoint(latest, {"state": state, "best": best})
-            state, best = restored["state"], restored["best"]
+            target = {"state": state, "best": best} if track_best else {"state": state}
+            restored = restore_checkpoint(latest, target)
+            state, best = restored["state"], restored.get("best")
             r = int(meta["r"])
             history = meta["history"]
             best_value = meta["best_value"] if meta["best_value"] is not None else math.inf
@@ -262,7 +294,8 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         meta = {"fingerprint": fingerprint, "r": r_, "history": history,
                 "best_value": None if math.isinf(best_value) else best_value,
                 "best_step": best_step, "bad_evals": bad_evals, "stopped": stopped}
-        save_checkpoint(checkpoint_path(checkpoint_dir, st.step), {"state": st, "best": best},
+        save_checkpoint(checkpoint_path(checkpoint_dir, int(st.step)),
+                        {"state": st, "best": best} if track_best else {"state": st},
                         metadata=meta)
         prune_checkpoints(checkpoint_dir, keep_checkpoints)
 
@@ -276,18 +309,14 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
             if checkpoint_dir is not None:
                 nxt = min(nxt, (r // checkpoint_every + 1) * checkpoint_every)
             length = nxt - r
-            idx = np.zeros((chunk, bs), np.int32)
-            idx[:length] = batch_indices(r, length)
-            sids = np.arange(r, r + chunk, dtype=np.int32)
             active = np.arange(chunk) < length
-            state, metrics = run_chunk_jit(state, train_data, jnp.asarray(idx), jnp.asarray(sids),
-                                           jnp.asarray(active), step_key)
+            state, metrics = run_chunk_jit(state, train_data, jnp.asarray(active),
+                                           shuffle_key, step_key)
             metrics = {k_: np.asarray(v)[:length] for k_, v in metrics.items()}
             r = nxt
             history["step"].append(r)
-            skipped = np.asarray(metrics["skipped"])
+            skipped = np.asarray(metrics.get("skipped", np.zeros(length, np.int32)))
             for k_, v in metrics.items():
-                v = np.asarray(v)
                 if v.ndim != 1:
                     continue
                 if k_ == "skipped":
@@ -296,7 +325,7 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
                     ok = (skipped == 0) & np.isfinite(v)
                     val = float(v[ok].mean()) if ok.any() else float("nan")
                 history.setdefault(k_, []).append(val)
-            postfix = {"loss": f"{history['loss'][-1]:.4g}"}
+            postfix = {"loss": f"{history['loss'][-1]:.4g}"} if "loss" in history else {}
 
             if val_data is not None and (r % eval_every == 0 or r == total):
                 vm = evaluate(state, r)
@@ -306,12 +335,12 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
                 postfix["val_loss"] = f"{vm['loss']:.4g}"
                 if early_stopping is not None:
                     if early_stopping.metric not in vm:
-                        raise ValueError(f"early_stopping.metric: {early_stopping.metric!r} is not "
-                                         f"a validation metric; have {sorted(vm)}")
+                        raise ValueError(f"early_stopping.metric: {early_stopping.metric!r} is "
+                                         f"not a validation metric; have {sorted(vm)}")
                     value = sign * vm[early_stopping.metric]
                     if value < best_value - early_stopping.min_delta:
                         best_value, best_step, bad_evals = value, r, 0
-                        best = jax.tree.map(jnp.copy, (state.params, state.model_state))
+                        best = _copy(state)
                     else:
                         bad_evals += 1
                         stopped = bad_evals >= early_stopping.patience
@@ -327,5 +356,9 @@ def fit(key: jax.Array, state: TrainState, loss_fn: Callable, optimizer: optax.G
         bar.close()
 
     if early_stopping is not None and early_stopping.restore_best and best_step is not None:
-        state = state._replace(params=best[0], model_state=best[1])
-    return FitResult(state=state, history=history, best_step=best_step, stopped_early=bool(stopped))
+        if isinstance(state, TrainState):
+            state = state.replace(params=best.params, model_state=best.model_state)
+        else:
+            state = best
+    return FitResult(state=state, history=history, best_step=best_step,
+                     stopped_early=bool(stopped))

@@ -244,9 +244,8 @@ def get_optimizer(name_or_transform: str | optax.GradientTransformation,
     return ctor(lr, **{**defaults, **kwargs})
 
 
-def resolve_optimizer(optimizer: Any) -> optax.GradientTransformation:
-    """What ``make_train_step``, ``TrainState.create`` and ``fit`` call on their
-    ``optimizer`` argument.
+def resolve_optimizer(optimizer: Any, name: str = "optimizer") -> optax.GradientTransformation:
+    """What ``TrainState.create`` and the trainers call on their optimiser argument.
 
     Accepts an ``optax.GradientTransformation`` (returned unchanged), a name
     (``'adam'`` → :func:`get_optimizer` with its default learning rate), or a pair
@@ -268,6 +267,6 @@ def resolve_optimizer(optimizer: Any) -> optax.GradientTransformation:
     if (isinstance(optimizer, tuple) and len(optimizer) == 2 and isinstance(optimizer[0], str)
             and isinstance(optimizer[1], Mapping)):
         return get_optimizer(optimizer[0], **dict(optimizer[1]))
-    raise TypeError("optimizer: expected an optax.GradientTransformation, an optimiser name ("
+    raise TypeError(f"{name}: expected an optax.GradientTransformation, an optimiser name ("
                     + ", ".join(OPTIMIZERS) + ") or a pair (name, kwargs), got "
                     f"{type(optimizer).__name__}")

@@ -18,37 +18,54 @@ A flow or a VAE posterior follows convention 4: a model whose
 * Neural posterior estimation with simulation-based calibration, expected coverage
   and :func:`c2st`.
 * GAN: MLP and DCGAN generators and discriminators, alternating updates from two core
-  train steps (:func:`make_gan_step`, :func:`train_gan`).
+  train steps in one :class:`GANState` (:func:`make_gan_step`, :func:`train_gan`).
+
+Every trainer (:func:`train_autoencoder`, :func:`train_vae`, :func:`fit_flow`,
+:func:`train_npe`, :func:`train_gan`, :func:`train_diffusion`) is a loss or a step
+handed to :func:`jaxphys.core.fit`; each accepts the caller's model and optimiser
+(``optimizer=``, an optax transformation), passes ``**fit_kwargs`` (checkpoints,
+validation, callbacks) to ``fit`` and returns its :class:`jaxphys.core.FitResult`.
 * Diffusion: DDPM with linear or cosine schedules (:func:`make_schedule`), ε-prediction
   :func:`ddpm_loss`, :func:`ddpm_sample` and :func:`ddim_sample`, :class:`TimeMLP` and
   :class:`DiffusionUNet`, classifier-free guidance.
 """
 
 from jaxphys.generative._autoencoders import (Autoencoder, ConvAutoencoder, TiedAutoencoder,
-                                              StackedAutoencoder, corrupt, sparsity_penalty,
-                                              autoencoder_loss, train_autoencoder, AEFit,
-                                              pretrain_stacked, reconstruction_error,
-                                              anomaly_threshold, AnomalyResult, detect_anomalies,
-                                              CORRUPTIONS)
+                                              StackedAutoencoder)
+from jaxphys.generative._autoencoder_training import (corrupt, sparsity_penalty,
+                                                      autoencoder_loss, train_autoencoder,
+                                                      pretrain_stacked, CORRUPTIONS)
+from jaxphys.generative._anomaly import (reconstruction_error, anomaly_threshold, AnomalyResult,
+                                         detect_anomalies)
 from jaxphys.generative._vae import (GaussianEncoder, BernoulliDecoder, GaussianDecoder, VAE,
-                                     ELBOTerms, elbo, vae_loss, train_vae, VAEFit,
+                                     ELBOTerms, elbo, vae_loss, train_vae,
                                      importance_log_likelihood, sample_prior,
                                      kl_to_standard_normal, interpolate, latent_traversal,
                                      latent_manifold, LIKELIHOODS)
+from jaxphys.generative._vae_posteriors import (FlowPosterior, posterior_head,
+                                                posterior_location)
+from jaxphys.generative._conv_vae import (ConvEncoder, ConvDecoder)
 from jaxphys.generative._gan import (MLPGenerator, MLPDiscriminator, DCGenerator, DCDiscriminator,
                                      GANState, make_gan_step, init_gan, train_gan, gan_sample,
-                                     GANFit, discriminator_loss, generator_loss)
+                                     discriminator_loss, generator_loss)
 from jaxphys.generative._schedules import (NoiseSchedule, linear_schedule, cosine_schedule,
                                            make_schedule, SCHEDULES)
 from jaxphys.generative._diffusion import (TimeMLP, DiffusionUNet, timestep_embedding, ddpm_loss,
-                                           ddpm_sample, ddim_sample, train_diffusion, DiffusionFit,
-                                           q_sample)
+                                           ddpm_sample, ddim_sample, train_diffusion,
+                                           diffusion_optimizer, init_diffusion, q_sample)
 from jaxphys.generative._flows import (RealNVP, NeuralSplineFlow, MAF, FlowDistribution,
-                                       flow_nll_loss, fit_flow)
+                                       flow_nll_loss, flow_optimizer, fit_flow)
 from jaxphys.generative._bijectors import (Permute, MaskedAutoregressiveAffine, ElementwiseAffine,
-                                           StandardNormal)
-from jaxphys.generative._npe import (NPE, train_npe, sbc_ranks, expected_coverage, SBCResult,
-                                     CoverageResult)
+                                           StandardNormal, InverseAutoregressiveAffine,
+                                           SplitCoupling)
+from jaxphys.generative._spline import RationalQuadraticSpline
+from jaxphys.generative._npe import (NPE, init_npe, train_npe, fit_npe)
+from jaxphys.generative._sbc import (sbc_ranks, sbc_uniformity, rank_uniformity, expected_coverage,
+                                     tarp_coverage, posterior_samples, chi2_survival, SBCResult,
+                                     CoverageResult, UniformityTest, TARPResult)
+from jaxphys.generative._snpe import (train_sequential_npe, truncated_prior_samples)
+from jaxphys.generative._sbibm import (two_moons_prior, two_moons_simulate, two_moons_mean,
+                                       two_moons_log_likelihood, two_moons_reference_posterior)
 from jaxphys.generative._c2st import (c2st)
 
 __all__ = [
@@ -60,7 +77,6 @@ __all__ = [
     "sparsity_penalty",
     "autoencoder_loss",
     "train_autoencoder",
-    "AEFit",
     "pretrain_stacked",
     "reconstruction_error",
     "anomaly_threshold",
@@ -75,7 +91,6 @@ __all__ = [
     "elbo",
     "vae_loss",
     "train_vae",
-    "VAEFit",
     "importance_log_likelihood",
     "sample_prior",
     "kl_to_standard_normal",
@@ -83,6 +98,11 @@ __all__ = [
     "latent_traversal",
     "latent_manifold",
     "LIKELIHOODS",
+    "FlowPosterior",
+    "posterior_head",
+    "posterior_location",
+    "ConvEncoder",
+    "ConvDecoder",
     "MLPGenerator",
     "MLPDiscriminator",
     "DCGenerator",
@@ -92,7 +112,6 @@ __all__ = [
     "init_gan",
     "train_gan",
     "gan_sample",
-    "GANFit",
     "discriminator_loss",
     "generator_loss",
     "NoiseSchedule",
@@ -107,23 +126,44 @@ __all__ = [
     "ddpm_sample",
     "ddim_sample",
     "train_diffusion",
-    "DiffusionFit",
+    "diffusion_optimizer",
+    "init_diffusion",
     "q_sample",
     "RealNVP",
     "NeuralSplineFlow",
     "MAF",
     "FlowDistribution",
     "flow_nll_loss",
+    "flow_optimizer",
     "fit_flow",
     "Permute",
     "MaskedAutoregressiveAffine",
     "ElementwiseAffine",
     "StandardNormal",
+    "InverseAutoregressiveAffine",
+    "SplitCoupling",
+    "RationalQuadraticSpline",
     "NPE",
+    "init_npe",
     "train_npe",
+    "fit_npe",
     "sbc_ranks",
     "expected_coverage",
     "SBCResult",
     "CoverageResult",
+    "sbc_uniformity",
+    "rank_uniformity",
+    "tarp_coverage",
+    "posterior_samples",
+    "chi2_survival",
+    "UniformityTest",
+    "TARPResult",
+    "train_sequential_npe",
+    "truncated_prior_samples",
+    "two_moons_prior",
+    "two_moons_simulate",
+    "two_moons_mean",
+    "two_moons_log_likelihood",
+    "two_moons_reference_posterior",
     "c2st",
 ]

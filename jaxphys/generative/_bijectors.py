@@ -1,5 +1,6 @@
-"""Bijectors that distrax lacks: a fixed permutation, a statically split coupling layer and
-the MAF autoregressive affine map."""
+"""Bijectors that distrax lacks: a fixed permutation, a statically split coupling layer,
+the MAF and IAF autoregressive affine maps, an elementwise affine map and the standard
+normal base."""
 
 from __future__ import annotations
 
@@ -29,12 +30,17 @@ class Permute(distrax.Bijector):
                              f"got {perm.tolist()}")
         self._perm = perm
         self._inv = np.argsort(perm)
+        # a reversal is a strided view (no gather, and no scatter in the gradient)
+        self._reverse = bool(np.array_equal(perm, np.arange(perm.size)[::-1]))
+
+    def _take(self, x, idx):
+        return x[..., ::-1] if self._reverse else x[..., idx]
 
     def forward_and_log_det(self, x):
-        return x[..., self._perm], jnp.zeros(x.shape[:-1], x.dtype)
+        return self._take(x, self._perm), jnp.zeros(x.shape[:-1], x.dtype)
 
     def inverse_and_log_det(self, y):
-        return y[..., self._inv], jnp.zeros(y.shape[:-1], y.dtype)
+        return self._take(y, self._inv), jnp.zeros(y.shape[:-1], y.dtype)
 
 
 def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
@@ -55,23 +61,23 @@ class SplitCoupling(distrax.Bijector):
     .. math:: y_{\bar m} = g_{θ(x_m)}(x_{\bar m}), \quad y_m = x_m, \quad
               \log|\det J| = \sum_{i \in \bar m} \log|g'_{θ,i}(x_i)|,
 
-    where ``θ = conditioner(m ⊙ x)`` (the conditioner sees the full-width input with the
-    transformed coordinates zeroed, exactly as ``distrax.MaskedCoupling``). It is the
-    same map as ``distrax.MaskedCoupling(mask, conditioner, bijector)``, but the inner
-    elementwise bijector runs only on the transformed coordinates (the index sets are
-    known at trace time), instead of on every coordinate followed by a mask.
+    where ``θ = conditioner(x_m)`` is computed from the kept coordinates alone (the
+    index sets are known at trace time), and the inner elementwise bijector ``g`` runs
+    on the transformed coordinates only. It is the map of ``distrax.MaskedCoupling(mask,
+    c, bijector)`` with a conditioner ``c(x) = conditioner(x_m)`` scattered into the
+    rows of the transformed coordinates, without the masked full-width passes.
 
     Args:
         mask: (d,) bool, True where the coordinate is kept.
-        conditioner: ``x (..., d) -> params (..., d, P)``; only the rows of the
-            transformed coordinates are used.
+        conditioner: ``x_m (..., k) -> params (..., n, P)``, ``k`` = number of kept and
+            ``n`` = number of transformed coordinates (``k`` may be 0).
         bijector: ``params (..., n, P) -> `` an elementwise (event_ndims 0) distrax
-            bijector acting on (..., n), ``n`` = number of transformed coordinates.
+            bijector acting on (..., n).
 
     Example:
         >>> import distrax, jax.numpy as jnp
-        >>> def conditioner(x):      # every row's shift: the sum of the kept coordinates
-        ...     return jnp.broadcast_to(jnp.sum(x, -1, keepdims=True), x.shape)[..., None]
+        >>> def conditioner(kept):      # the shift of the one moved coordinate: x_0
+        ...     return kept[..., None]
         >>> layer = SplitCoupling(jnp.array([True, False]), conditioner,
         ...                       lambda p: distrax.ScalarAffine(shift=p[..., 0]))
         >>> layer.forward(jnp.array([2.0, 1.0]))      # y_1 = x_1 + x_0
@@ -112,14 +118,13 @@ class SplitCoupling(distrax.Bijector):
     def _apply(self, x, direction: str):
         x = jnp.asarray(x)
         self._check(x)
-        mask = jnp.broadcast_to(jnp.asarray(self._mask), x.shape)
-        params = self._conditioner(jnp.where(mask, x, jnp.zeros((), x.dtype)))
-        inner = self._bijector(params[..., self._move, :])
+        kept = x[..., self._keep]
+        inner = self._bijector(self._conditioner(kept))
         y_move, log_det = getattr(inner, direction)(x[..., self._move])
         if self._blocks == ():
             y = y_move
         elif self._blocks is not None:
-            parts = {"keep": x[..., self._keep], "move": y_move}
+            parts = {"keep": kept, "move": y_move}
             y = jnp.concatenate([parts[b] for b in self._blocks], axis=-1)
         else:
             y = x.at[..., self._move].set(y_move)
@@ -177,6 +182,64 @@ class MaskedAutoregressiveAffine(distrax.Bijector):
         x = jax.lax.fori_loop(0, d, body, jnp.zeros_like(z))
         _, log_scale = self._shift_log_scale(x)
         return x, jnp.sum(log_scale, axis=-1)
+
+
+class InverseAutoregressiveAffine(distrax.Bijector):
+    r"""Inverse autoregressive affine bijector (IAF, Kingma et al. 2016, "Improved
+    variational inference with inverse autoregressive flow").
+
+    With ``(μ, α) = conditioner(x)`` where ``μ_i, α_i`` depend on ``x_{<i}`` only (a
+    MADE network), the forward map (base → sample) is one network pass
+
+    .. math:: y_i = x_i\, e^{α_i(x_{<i})} + μ_i(x_{<i}), \quad
+              \log|\det ∂y/∂x| = \sum_i α_i,
+
+    so sampling a posterior and evaluating the density of its own samples
+    (``sample_and_log_prob``) are fast: the direction a variational posterior needs. The
+    inverse is the autoregressive loop ``x_i = (y_i - μ_i(x_{<i})) e^{-α_i(x_{<i})}``:
+    ``d`` network passes in a ``lax.fori_loop``, after pass ``k`` the first ``k``
+    coordinates are exact. It is the inverse of :class:`MaskedAutoregressiveAffine`'s
+    construction (there the parameters depend on the output).
+
+    Args:
+        conditioner: ``x (..., d) -> params (..., d, 2)`` with ``params[..., 0] = μ`` and
+            ``params[..., 1]`` the unbounded log-scale, soft-clamped to
+            ``±log_scale_bound`` by ``b·tanh(·/b)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> def conditioner(x):          # μ_1 = x_0, α = 0: y = (x_0, x_1 + x_0)
+        ...     shift = jnp.stack([jnp.zeros_like(x[..., 0]), x[..., 0]], -1)
+        ...     return jnp.stack([shift, jnp.zeros_like(shift)], -1)
+        >>> iaf = InverseAutoregressiveAffine(conditioner)
+        >>> iaf.forward(jnp.array([1.0, 2.0])), iaf.inverse(jnp.array([1.0, 3.0]))
+        (Array([1., 3.], dtype=float32), Array([1., 2.], dtype=float32))
+    """
+
+    def __init__(self, conditioner: Callable, log_scale_bound: float = 5.0):
+        super().__init__(event_ndims_in=1)
+        self._conditioner = conditioner
+        self._bound = log_scale_bound
+
+    def _shift_log_scale(self, x):
+        p = self._conditioner(x)
+        b = self._bound
+        return p[..., 0], b * jnp.tanh(p[..., 1] / b)
+
+    def forward_and_log_det(self, x):
+        shift, log_scale = self._shift_log_scale(x)
+        return x * jnp.exp(log_scale) + shift, jnp.sum(log_scale, axis=-1)
+
+    def inverse_and_log_det(self, y):
+        d = y.shape[-1]
+
+        def body(_, x):
+            shift, log_scale = self._shift_log_scale(x)
+            return ((y - shift) * jnp.exp(-log_scale)).astype(y.dtype)
+
+        x = jax.lax.fori_loop(0, d, body, jnp.zeros_like(y))
+        _, log_scale = self._shift_log_scale(x)
+        return x, -jnp.sum(log_scale, axis=-1)
 
 
 class ElementwiseAffine(distrax.Bijector):

@@ -9,89 +9,122 @@ Lueckmann et al. 2021).
 
 from __future__ import annotations
 
-from functools import partial
+import functools
 from typing import Sequence
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._checks import as_array, check_finite, check_key, check_positive
+from .._checks import as_array, as_int, check_finite, check_key
+from ..core import TrainState, make_train_step, resolve_optimizer, run_steps, set_hyperparams
 from ..nn import MLP
+from ._training import check_learning_rate
 
 
-@partial(jax.jit, static_argnames=("hidden", "n_folds", "n_steps", "batch_size"))
-def _c2st_folds(key, data, labels, fold, *, hidden, n_folds, n_steps, batch_size,
-                learning_rate, weight_decay):
-    """Train ``n_folds`` classifiers at once (vmapped); return held-out accuracies (n_folds,)."""
-    mlp = MLP(widths=tuple(hidden) + (1,), activation="relu")
-    opt = optax.adamw(learning_rate, weight_decay=weight_decay)
-    n = data.shape[0]
+# AdamW with its learning rate and weight decay as arrays in the optimiser state: one
+# transformation object (a static field of every fold's TrainState), so that c2st compiles
+# once per classifier and shapes whatever the rates, which are set per call
+_ADAMW = optax.inject_hyperparams(optax.adamw)(learning_rate=3e-3, weight_decay=1e-4)
 
-    def one_fold(fold_key, k):
-        init_key, loop_key = jax.random.split(fold_key)
-        params = mlp.init(init_key, data[:1])
-        train_w = (fold != k).astype(data.dtype)
-        # training examples first: minibatch indices are uniform over the first n_train
-        order = jnp.argsort(fold == k, stable=True)
-        n_train = jnp.sum(fold != k)
 
-        def loss(p, idx):
-            z = mlp.apply(p, data[idx])[:, 0]
-            yb = labels[idx]
-            return jnp.mean(optax.sigmoid_binary_cross_entropy(z, yb))
+def _logits(classifier, params, x):
+    out = classifier.apply(params, x)
+    return out.reshape(out.shape[0])
 
-        def body(carry, _):
-            p, s, k_loop = carry
-            k_loop, k_batch = jax.random.split(k_loop)
-            idx = order[jax.random.randint(k_batch, (batch_size,), 0, n_train)]
-            g = jax.grad(loss)(p, idx)
-            upd, s = opt.update(g, s, p)
-            return (optax.apply_updates(p, upd), s, k_loop), None
 
-        (params, _, _), _ = jax.lax.scan(body, (params, opt.init(params), loop_key), None,
-                                         length=n_steps)
-        z = mlp.apply(params, data)[:, 0]
-        correct = ((z > 0).astype(data.dtype) == labels).astype(data.dtype)
-        test_w = 1.0 - train_w
-        return jnp.sum(correct * test_w) / jnp.maximum(jnp.sum(test_w), 1.0)
+@functools.lru_cache(maxsize=None)
+def _classifier_step(classifier):
+    """The train step of a fold's classifier (cached: the same step object, no recompile)."""
+    def loss_fn(params, batch, key):
+        del key
+        z = _logits(classifier, params, batch["x"])
+        bce = optax.sigmoid_binary_cross_entropy(z, batch["label"])
+        return jnp.sum(batch["weight"] * bce) / jnp.sum(batch["weight"]), {}
 
-    fold_keys = jax.random.split(key, n_folds)
-    del n
-    return jax.vmap(one_fold)(fold_keys, jnp.arange(n_folds))
+    return make_train_step(loss_fn, jit=False)
+
+
+@functools.partial(jax.jit, static_argnames=("classifier", "tx", "n_steps", "batch_size"))
+def _fold_accuracies(key, data, labels, weights, train_idx, test_mask, hyperparams, *,
+                     classifier, tx, n_steps, batch_size):
+    """Train one classifier per fold (``vmap`` over :func:`run_steps`); return the held-out
+    balanced accuracies ``(n_folds,)``."""
+    step = _classifier_step(classifier)
+
+    def one_fold(fold_key, rows):
+        init_key, run_key = jax.random.split(fold_key)
+        state = TrainState.create(classifier.init(init_key, data[:1]), tx)
+        if hyperparams is not None:
+            state = set_hyperparams(state, **hyperparams)
+        fold_data = {"x": data[rows], "label": labels[rows], "weight": weights[rows]}
+        state, _ = run_steps(step, state, fold_data, run_key, n_steps=n_steps,
+                             batch_size=batch_size)
+        return _logits(classifier, state.params, data)
+
+    logits = jax.vmap(one_fold)(jax.random.split(key, train_idx.shape[0]), train_idx)
+    correct = ((logits > 0).astype(data.dtype) == labels[None]).astype(data.dtype)
+
+    def class_accuracy(cls):
+        mask = test_mask * (labels[None] == cls)
+        return jnp.sum(correct * mask, axis=1) / jnp.maximum(jnp.sum(mask, axis=1), 1.0)
+
+    return 0.5 * (class_accuracy(0.0) + class_accuracy(1.0))
+
+
+def _fold_rows(fold: np.ndarray, labels: np.ndarray, n_folds: int) -> np.ndarray:
+    """Training rows of every fold ``(n_folds, n_train)``: for each class, the rows outside
+    the fold, cut to the smallest such count over folds (at most one row per class is left
+    out), so that every fold trains on arrays of one shape."""
+    rows = []
+    for cls in (0.0, 1.0):
+        per_fold = [np.nonzero((fold != k) & (labels == cls))[0] for k in range(n_folds)]
+        m = min(len(r) for r in per_fold)
+        rows.append(np.stack([r[:m] for r in per_fold]))
+    return np.concatenate(rows, axis=1)
 
 
 def c2st(key: jax.Array, x, y, *, n_folds: int = 5, hidden: Sequence[int] = (64, 64),
          n_steps: int = 1000, batch_size: int = 256, learning_rate: float = 3e-3,
-         weight_decay: float = 1e-4) -> float:
+         weight_decay: float = 1e-4, classifier: nn.Module | None = None,
+         optimizer=None) -> float:
     r"""Classifier two-sample test accuracy between the samples ``x`` and ``y``.
 
     Both sets are standardised with the mean and standard deviation of ``x``
     (the reference set), labelled 0 (``x``) and 1 (``y``), and split into
-    ``n_folds`` stratified folds. For each fold a ReLU MLP (``hidden`` widths, one
-    logit output) is trained on the other folds by minimising the binary
-    cross-entropy with AdamW on minibatches, and scored on the held-out fold. The
-    ``n_folds`` classifiers train together in one jitted, vmapped ``lax.scan``.
+    ``n_folds`` stratified folds. For each fold a classifier (default a ReLU MLP with
+    ``hidden`` widths and one logit output) is trained on the other folds by minimising
+    the class-weighted binary cross-entropy (each class weighs half, whatever the
+    sample sizes) with AdamW on minibatches through :func:`jaxphys.core.run_steps`, and
+    scored on the held-out fold by its balanced accuracy (the mean of the two classes'
+    accuracies). The ``n_folds`` classifiers train together: one ``vmap`` over
+    ``run_steps``, compiled once per classifier and shapes.
 
-    .. math:: \mathrm{C2ST} = \frac{1}{K}\sum_{k=1}^{K}
-              \frac{1}{|F_k|}\sum_{i \in F_k} \mathbb{1}[\hat y_i = y_i]
+    .. math:: \mathrm{C2ST} = \frac{1}{K}\sum_{k=1}^{K} \frac12 \sum_{c=0}^{1}
+              \frac{1}{|F_k^c|}\sum_{i \in F_k^c} \mathbb{1}[\hat y_i = c]
 
-    ≈ 0.5 when ``x`` and ``y`` come from the same distribution (within about
-    ``±1/sqrt(n_x + n_y)``), → 1 when they are separable.
+    With equal sample sizes this is the plain held-out accuracy. It is ≈ 0.5 when ``x``
+    and ``y`` come from the same distribution, for any ratio of sample sizes (within
+    about ``±1/sqrt(n_x + n_y)``; a plain accuracy would instead reward predicting the
+    larger class), and → 1 when they are separable (Lopez-Paz & Oquab 2017).
 
     Args:
         key: PRNG key (fold assignment, initialisation, minibatches).
         x: samples ``(n_x, d)`` (or ``(n_x,)`` for 1-D), the reference set.
         y: samples ``(n_y, d)`` (or ``(n_y,)``).
         n_folds: number of cross-validation folds (≥ 2).
-        hidden: hidden-layer widths of the classifier.
-        n_steps: AdamW steps per fold.
-        batch_size: minibatch size.
-        learning_rate, weight_decay: AdamW settings.
+        hidden: hidden-layer widths of the default classifier.
+        n_steps: optimiser steps per fold.
+        batch_size: minibatch size (at most the number of training rows of a fold).
+        learning_rate, weight_decay: the default AdamW's settings.
+        classifier: optional flax module ``apply(variables, x (n, d)) -> logits (n,)``
+            or ``(n, 1)``, with parameters only (no batch statistics).
+        optimizer: optional optax transformation replacing the default AdamW.
 
     Returns:
-        the mean held-out accuracy, a Python float in [0, 1].
+        the mean held-out balanced accuracy, a Python float in [0, 1].
 
     Example:
         >>> import jax
@@ -113,14 +146,24 @@ def c2st(key: jax.Array, x, y, *, n_folds: int = 5, hidden: Sequence[int] = (64,
                          f"and {y.shape[1]}")
     check_finite(x, "x")
     check_finite(y, "y")
-    n_folds = int(n_folds)
+    n_folds = as_int(n_folds, "n_folds")
     if n_folds < 2:
         raise ValueError(f"n_folds: expected at least 2, got {n_folds}")
     if min(x.shape[0], y.shape[0]) < n_folds:
         raise ValueError(f"x and y: expected at least n_folds={n_folds} samples each, got "
                          f"{x.shape[0]} and {y.shape[0]}")
-    check_positive(n_steps, "n_steps")
-    check_positive(batch_size, "batch_size")
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    if classifier is None:
+        classifier = MLP(widths=tuple(int(h) for h in hidden) + (1,), activation="relu")
+    if optimizer is None:
+        tx = _ADAMW
+        hyperparams = {"learning_rate": check_learning_rate(learning_rate),
+                       "weight_decay": float(weight_decay)}
+        if not hyperparams["weight_decay"] >= 0:
+            raise ValueError(f"weight_decay: expected a number >= 0, got {weight_decay!r}")
+    else:
+        tx, hyperparams = resolve_optimizer(optimizer), None
     dtype = jnp.result_type(x.dtype, y.dtype, jnp.float32)
     x = x.astype(dtype)
     y = y.astype(dtype)
@@ -128,15 +171,21 @@ def c2st(key: jax.Array, x, y, *, n_folds: int = 5, hidden: Sequence[int] = (64,
     scale = jnp.std(x, axis=0, keepdims=True)
     scale = jnp.where(scale > 0, scale, 1.0)
     data = (jnp.concatenate([x, y]) - mean) / scale
-    labels = jnp.concatenate([jnp.zeros(x.shape[0], dtype), jnp.ones(y.shape[0], dtype)])
+    n_x, n_y = x.shape[0], y.shape[0]
+    labels = np.concatenate([np.zeros(n_x), np.ones(n_y)])
+    # each class weighs half of the loss: the classifier estimates the balanced posterior
+    weights = np.where(labels == 0, 0.5 / n_x, 0.5 / n_y) * (n_x + n_y)
     fold_key, train_key = jax.random.split(key)
     fx_key, fy_key = jax.random.split(fold_key)
     # stratified folds: each class is dealt round-robin after a shuffle
-    fold_x = jax.random.permutation(fx_key, jnp.arange(x.shape[0]) % n_folds)
-    fold_y = jax.random.permutation(fy_key, jnp.arange(y.shape[0]) % n_folds)
-    fold = jnp.concatenate([fold_x, fold_y])
-    acc = _c2st_folds(train_key, data, labels, fold, hidden=tuple(int(h) for h in hidden),
-                      n_folds=n_folds, n_steps=int(n_steps), batch_size=int(batch_size),
-                      learning_rate=jnp.asarray(learning_rate, dtype),
-                      weight_decay=jnp.asarray(weight_decay, dtype))
+    fold_x = jax.random.permutation(fx_key, jnp.arange(n_x) % n_folds)
+    fold_y = jax.random.permutation(fy_key, jnp.arange(n_y) % n_folds)
+    fold = np.asarray(jnp.concatenate([fold_x, fold_y]))
+    train_idx = _fold_rows(fold, labels, n_folds)
+    test_mask = (fold[None, :] == np.arange(n_folds)[:, None]).astype(np.float64)
+    acc = _fold_accuracies(train_key, data, jnp.asarray(labels, dtype),
+                           jnp.asarray(weights, dtype), jnp.asarray(train_idx),
+                           jnp.asarray(test_mask, dtype), hyperparams, classifier=classifier,
+                           tx=tx, n_steps=n_steps,
+                           batch_size=min(batch_size, train_idx.shape[1]))
     return float(np.mean(np.asarray(acc)))

@@ -1,7 +1,10 @@
 """Conditioner networks for normalising flows: a coupling MLP and MADE.
 
-Both take the flow variable ``x`` (..., d) and an optional context embedding
-``c`` (..., e) and return per-dimension bijector parameters (..., d, P). The final
+Both take the flow variable and an optional context embedding ``c`` (..., e) and
+return per-coordinate bijector parameters: :class:`CouplingNet` maps the kept
+coordinates of a coupling layer (..., k) to the parameters of the transformed ones
+(..., n_out, P); :class:`MADE` maps ``x`` (..., d) to (..., d, P), output ``i``
+depending on ``x_{<i}`` only. The final
 layer is zero-initialised, so a freshly initialised flow is the identity map (for
 the affine and spline bijectors used here, zero parameters mean identity).
 
@@ -32,16 +35,23 @@ def broadcast_batch(x: jax.Array, ctx: jax.Array | None):
 
 
 class CouplingNet(nn.Module):
-    """MLP conditioner for coupling layers: (x (..., d), c (..., e)) -> (..., d, n_params).
+    """MLP conditioner of a coupling layer: the kept coordinates ``x`` (..., k) and an
+    optional context ``c`` (..., e) give the parameters (..., n_out, n_params) of the
+    ``n_out`` transformed coordinates.
+
+    ``k`` may be 0 (a one-dimensional flow: the conditioner then sees only the context,
+    or nothing, and its first hidden layer is a learned bias).
 
     Attributes:
         hidden: hidden widths (at least one).
-        n_params: bijector parameters per dimension (2 for affine, 3K+1 for a
+        n_out: number of transformed coordinates.
+        n_params: bijector parameters per coordinate (2 for affine, 3K+1 for a
             K-bin spline).
         activation: hidden activation (name or callable).
     """
 
     hidden: Sequence[int]
+    n_out: int
     n_params: int
     activation: str | Callable = "relu"
 
@@ -49,16 +59,20 @@ class CouplingNet(nn.Module):
     def __call__(self, x: jax.Array, ctx: jax.Array | None = None) -> jax.Array:
         act = get_activation(self.activation)
         x, ctx = broadcast_batch(x, ctx)
-        d = x.shape[-1]
-        h = nn.Dense(int(self.hidden[0]), name="dense_0")(x)
+        width = int(self.hidden[0])
+        if x.shape[-1] > 0:
+            h = nn.Dense(width, name="dense_0")(x)
+        else:
+            bias = self.param("bias_0", nn.initializers.zeros, (width,), x.dtype)
+            h = jnp.broadcast_to(bias, x.shape[:-1] + (width,))
         if ctx is not None:
-            h = h + nn.Dense(int(self.hidden[0]), use_bias=False, name="context")(ctx)
+            h = h + nn.Dense(width, use_bias=False, name="context")(ctx)
         h = act(h)
         for i, w in enumerate(self.hidden[1:]):
             h = act(nn.Dense(int(w), name=f"dense_{i + 1}")(h))
-        out = nn.Dense(d * self.n_params, kernel_init=nn.initializers.zeros,
+        out = nn.Dense(self.n_out * self.n_params, kernel_init=nn.initializers.zeros,
                        bias_init=nn.initializers.zeros, name="out")(h)
-        return out.reshape(x.shape[:-1] + (d, self.n_params))
+        return out.reshape(x.shape[:-1] + (self.n_out, self.n_params))
 
 
 class MaskedDense(nn.Module):

@@ -28,21 +28,22 @@ for small images.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from .._checks import as_array, as_int, check_finite, check_key
-from ..core import TrainState, fit
+from ..core import FitResult, TrainState, fit
 from ..nn import UNet
 from ._schedules import NoiseSchedule
+from ._training import cosine_adam, fit_settings, with_clipping
 
 __all__ = ["TimeMLP", "DiffusionUNet", "timestep_embedding", "ddpm_loss", "ddpm_sample",
-           "ddim_sample", "train_diffusion", "DiffusionFit", "q_sample"]
+           "ddim_sample", "train_diffusion", "diffusion_optimizer", "init_diffusion",
+           "q_sample"]
 
 
 def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
@@ -337,28 +338,87 @@ def ddim_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
                  cond)
 
 
-class DiffusionFit(NamedTuple):
-    """Result of :func:`train_diffusion`.
+def diffusion_optimizer(learning_rate: float = 1e-3, n_steps: int = 5000, *,
+                        clip_norm: float | None = 1.0, optimizer=None):
+    """The optimiser :func:`train_diffusion` uses: ``optimizer`` (default Adam with a
+    learning rate cosine-decayed from ``learning_rate`` to 5 % of it over ``n_steps``)
+    behind ``optax.clip_by_global_norm(clip_norm)`` unless ``clip_norm`` is None.
 
-    Fields:
-      params: the trained denoiser variables.
-      history: the ``fit`` history (``'step'``, ``'loss'`` lists).
+    Example:
+        >>> import optax
+        >>> isinstance(diffusion_optimizer(1e-3, 100), optax.GradientTransformation)
+        True
     """
+    base = cosine_adam(learning_rate, n_steps, 0.05) if optimizer is None else optimizer
+    return with_clipping(base, clip_norm)
 
-    params: Any
-    history: dict
+
+def _diffusion_data(model: nn.Module, x, y) -> dict:
+    x = as_array(x, "x")
+    if x.ndim < 2:
+        raise ValueError(f"x: expected a batch (N, ...) of samples, got shape {tuple(x.shape)}")
+    check_finite(x, "x")
+    data = {"x": x.astype(jnp.float32)}
+    if y is not None:
+        y = as_array(y, "y", ndim=1)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"y: expected shape ({x.shape[0]},), got {tuple(y.shape)}")
+        n_classes = getattr(model, "n_classes", None)
+        if n_classes is None:
+            raise ValueError("y: labels given but the model has n_classes=None")
+        if not np.all(np.asarray(y) == np.round(np.asarray(y))):
+            raise ValueError("y: expected integer class labels")
+        y = y.astype(jnp.int32)
+        if int(jnp.min(y)) < 0 or int(jnp.max(y)) >= int(n_classes):
+            raise ValueError(f"y: class labels must lie in [0, n_classes) = [0, {n_classes}), "
+                             f"got values from {int(jnp.min(y))} to {int(jnp.max(y))}")
+        data["y"] = y
+    return data
+
+
+def init_diffusion(key: jax.Array, model: nn.Module, example_x, example_y=None):
+    """The denoiser's variables for samples shaped like ``example_x`` ``(n, ...)`` (and,
+    for a class-conditional model, labels like ``example_y`` ``(n,)``); the init is
+    compiled (an eager flax init dispatches every small op on its own).
+
+    Example:
+        >>> v = init_diffusion(jax.random.key(0), TimeMLP(widths=(8,)), jnp.zeros((1, 2)))
+        >>> sorted(v)
+        ['params']
+    """
+    check_key(key)
+    x = jnp.asarray(example_x)[:1]
+    y = None if example_y is None else jnp.asarray(example_y, jnp.int32)[:1]
+    return jax.jit(model.init)(key, x, jnp.zeros((1,), jnp.int32), y)
 
 
 def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x, y=None, *,
                     n_steps: int = 5000, batch_size: int = 256, learning_rate: float = 1e-3,
-                    cond_drop: float = 0.1, progress: bool = False) -> DiffusionFit:
-    """Train a denoiser with the ε-prediction loss (Adam with cosine decay, gradient
-    norm clipped at 1) using ``jaxphys.core.fit``.
+                    cond_drop: float = 0.1, clip_norm: float | None = 1.0, optimizer=None,
+                    params=None, progress: bool = False, **fit_kwargs) -> FitResult:
+    """Train a denoiser with the ε-prediction loss (:func:`ddpm_loss`) using
+    :func:`jaxphys.core.fit`, with :func:`diffusion_optimizer` (default Adam with cosine
+    decay, behind a gradient-norm clipping stage at ``clip_norm``).
 
     Args:
+        key: PRNG key (initialisation, minibatches, times and noise).
+        model: the denoiser (:class:`TimeMLP`, :class:`DiffusionUNet` or any module
+            called as ``apply(variables, x, t, y)``).
+        schedule: the :class:`NoiseSchedule`.
         x: training data ``(N, ...)`` (finite; a ``ValueError`` names ``x`` otherwise).
-        y: optional int labels ``(N,)`` for a class-conditional model (labels dropped
-            with probability ``cond_drop`` for classifier-free guidance).
+        y: optional int labels ``(N,)`` in ``[0, n_classes)`` for a class-conditional
+            model (labels dropped with probability ``cond_drop`` for classifier-free
+            guidance).
+        n_steps, batch_size: training length and minibatch size (at most N).
+        learning_rate: the default optimiser's initial learning rate (> 0).
+        clip_norm: global-norm clipping stage in front of the optimiser (None: none).
+        optimizer: optional optax transformation replacing the default Adam.
+        params: optional initial variables (default :func:`init_diffusion`).
+        **fit_kwargs: passed to :func:`jaxphys.core.fit` (``checkpoint_dir``, ...).
+
+    Returns:
+        a :class:`jaxphys.core.FitResult`; the trained variables are
+        ``result.state.params``.
 
     Example:
         >>> from jaxphys.generative._schedules import linear_schedule
@@ -368,28 +428,16 @@ def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x
         True
     """
     check_key(key)
-    x = as_array(x, "x")
-    if x.ndim < 2:
-        raise ValueError(f"x: expected a batch (N, ...) of samples, got shape {tuple(x.shape)}")
-    check_finite(x, "x")
-    data = {"x": x.astype(jnp.float32)}
-    if y is not None:
-        y = as_array(y, "y", ndim=1).astype(jnp.int32)
-        if y.shape[0] != x.shape[0]:
-            raise ValueError(f"y: expected shape ({x.shape[0]},), got {tuple(y.shape)}")
-        if getattr(model, "n_classes", None) is None:
-            raise ValueError("y: labels given but the model has n_classes=None")
-        data["y"] = y
-    init_key, fit_key = jax.random.split(key)
-    t0 = jnp.zeros((1,), jnp.int32)
-    params = jax.jit(model.init)(init_key, data["x"][:1], t0,
-                                 None if y is None else data["y"][:1])   # compiled: see init_gan
+    data = _diffusion_data(model, x, y)
     n_steps = as_int(n_steps, "n_steps", minimum=1)
-    sched = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.05)
-    opt = optax.adam(sched)
-    state = TrainState.create(params, opt)
+    opt = diffusion_optimizer(learning_rate, n_steps, clip_norm=clip_norm, optimizer=optimizer)
     loss_fn = ddpm_loss(model, schedule, cond_drop=cond_drop if y is not None else 0.0)
-    res = fit(fit_key, state, loss_fn, opt, data, n_steps=n_steps,
-              batch_size=min(int(batch_size), x.shape[0]), progress=progress, clip_norm=1.0,
-              chunk_size=min(500, n_steps), desc="diffusion")
-    return DiffusionFit(res.state.params, res.history)
+    init_key, fit_key = jax.random.split(key)
+    if params is None:
+        params = init_diffusion(init_key, model, data["x"], data.get("y"))
+    state = TrainState.create(params, opt)
+    settings = fit_settings(fit_kwargs, n_steps=n_steps, progress=progress,
+                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
+                                           data["x"].shape[0]),
+                            chunk_size=min(500, n_steps), desc="diffusion")
+    return fit(fit_key, state, data, loss_fn=loss_fn, **settings)

@@ -1,4 +1,5 @@
-r"""Generative adversarial networks with alternating updates.
+r"""Generative adversarial networks with alternating updates, and three remedies for
+mode collapse.
 
 A generator ``G(z)``, ``z ~ N(0, I)``, and a discriminator ``D(x)`` (a logit) play
 (Goodfellow et al. 2014). The discriminator minimises the binary cross-entropy
@@ -11,131 +12,82 @@ the generator uses the *non-saturating* loss
 when D confidently rejects the fakes early in training.
 
 One GAN step is two ordinary train steps from ``jaxphys.core.make_train_step``,
-composed: first D (with G's parameters held fixed and passed in the batch), then
-G (with the updated D held fixed). Models with batch norm (the DCGAN variant)
-carry their batch statistics in the ``TrainState.model_state``.
+composed: first D (with the fakes held fixed and passed in the batch), then G (with
+the updated D held fixed), the pair wrapped in ``jaxphys.core.skip_nonfinite``. D
+always sees real and generated samples in *separate* batches, in its own step and in
+G's: with batch norm in D, both steps then normalise a fake batch by fake statistics
+(a fakes-only batch in G's step against a mixed batch in D's lets G fool a D that
+never exists, and the GAN collapses). Both players' :class:`jaxphys.core.TrainState`
+(each with its own optimiser) live in a :class:`GANState` with its own step counter,
+which :func:`jaxphys.core.fit` trains, checkpoints and resumes like any state.
 
-* :class:`MLPGenerator`, :class:`MLPDiscriminator` for low-dimensional data;
-* :class:`DCGenerator`, :class:`DCDiscriminator`: DCGAN-style (Radford et al. 2016)
-  for 8×8 single-channel images in [-1, 1]: strided (transposed) convolutions,
-  batch norm, leaky ReLU, a tanh output.
+Remedies for mode collapse (the generator producing a few samples only):
+
+* *minibatch discrimination* (Salimans et al. 2016): D compares the samples of a batch
+  with each other — the ``minibatch_kernels`` attribute of :class:`MLPDiscriminator`
+  and :class:`DCDiscriminator`, or :class:`MinibatchDiscrimination` in one's own D;
+* *experience replay* (Shrivastava et al. 2017, "Learning from simulated and
+  unsupervised images through adversarial training"; Pfau & Vinyals 2016): D also
+  trains on older fakes from a buffer in the state, so that G cannot win by hopping
+  between modes D has forgotten (``replay_size``, ``replay_fraction``);
+* the *R1 gradient penalty* (Mescheder, Geiger & Nowozin 2018, "Which training methods
+  for GANs do actually converge?"): ``L_D += (γ/2) E_x ‖∇_x D(x)‖²`` on real data
+  damps the oscillation around the equilibrium (``r1_penalty = γ``).
 """
 
 from __future__ import annotations
-
-from functools import partial
-from typing import NamedTuple, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
+from flax import struct
 
 from .._checks import as_array, as_int, check_finite, check_key
-from ..core import TrainState, make_train_step
+from ..core import FitResult, LossAux, TrainState, fit, make_train_step, skip_nonfinite
+from ._gan_models import (DCDiscriminator, DCGenerator, MinibatchDiscrimination,
+                          MLPDiscriminator, MLPGenerator)
+from ._training import check_learning_rate, fit_settings
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGenerator", "DCDiscriminator", "GANState",
-           "make_gan_step", "init_gan", "train_gan", "gan_sample", "GANFit",
-           "discriminator_loss", "generator_loss"]
-
-
-class MLPGenerator(nn.Module):
-    """``z (n, latent) -> x (n, out_dim)``: ReLU MLP with a linear output.
-
-    Example:
-        >>> g = MLPGenerator(out_dim=2, widths=(8,))
-        >>> v = g.init(jax.random.key(0), jnp.zeros((1, 4)))
-        >>> g.apply(v, jnp.zeros((3, 4))).shape
-        (3, 2)
-    """
-
-    out_dim: int
-    widths: Sequence[int] = (128, 128)
-
-    @nn.compact
-    def __call__(self, z, train: bool = False):
-        h = z
-        for w in self.widths:
-            h = nn.relu(nn.Dense(w)(h))
-        return nn.Dense(self.out_dim)(h)
+__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGenerator", "DCDiscriminator",
+           "MinibatchDiscrimination", "GANState", "make_gan_step", "init_gan", "train_gan",
+           "gan_sample", "discriminator_loss", "generator_loss"]
 
 
-class MLPDiscriminator(nn.Module):
-    """``x (n, d) -> logit (n,)``: leaky-ReLU MLP.
-
-    Example:
-        >>> d = MLPDiscriminator(widths=(8,))
-        >>> v = d.init(jax.random.key(0), jnp.zeros((1, 2)))
-        >>> d.apply(v, jnp.zeros((3, 2))).shape
-        (3,)
-    """
-
-    widths: Sequence[int] = (128, 128)
-
-    @nn.compact
-    def __call__(self, x, train: bool = False):
-        h = x
-        for w in self.widths:
-            h = nn.leaky_relu(nn.Dense(w)(h), 0.2)
-        return nn.Dense(1)(h)[:, 0]
-
-
-class DCGenerator(nn.Module):
-    """DCGAN generator for 8×8×1 images: ``z -> Dense(2·2·4f) -> BN -> ReLU ->
-    ConvT(2f, stride 2) -> BN -> ReLU -> ConvT(1, stride 2) -> tanh`` (2×2 → 4×4 → 8×8).
-
-    Example:
-        >>> g = DCGenerator(features=4)
-        >>> v = g.init(jax.random.key(0), jnp.zeros((2, 8)))
-        >>> g.apply(v, jnp.zeros((3, 8))).shape
-        (3, 8, 8, 1)
-    """
-
-    features: int = 32
-
-    @nn.compact
-    def __call__(self, z, train: bool = False):
-        f = self.features
-        h = nn.Dense(2 * 2 * 4 * f)(z).reshape(z.shape[0], 2, 2, 4 * f)
-        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h))
-        h = nn.ConvTranspose(2 * f, (4, 4), strides=(2, 2), padding="SAME")(h)
-        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h))
-        h = nn.ConvTranspose(1, (4, 4), strides=(2, 2), padding="SAME")(h)
-        return jnp.tanh(h)
-
-
-class DCDiscriminator(nn.Module):
-    """DCGAN discriminator for 8×8×1 images: ``Conv(f, stride 2) -> LReLU ->
-    Conv(2f, stride 2) -> BN -> LReLU -> Dense(1)`` (8×8 → 4×4 → 2×2 → logit).
-
-    Example:
-        >>> d = DCDiscriminator(features=4)
-        >>> v = d.init(jax.random.key(0), jnp.zeros((2, 8, 8, 1)))
-        >>> d.apply(v, jnp.zeros((3, 8, 8, 1))).shape
-        (3,)
-    """
-
-    features: int = 32
-
-    @nn.compact
-    def __call__(self, x, train: bool = False):
-        f = self.features
-        h = nn.leaky_relu(nn.Conv(f, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
-        h = nn.Conv(2 * f, (4, 4), strides=(2, 2), padding="SAME")(h)
-        h = nn.leaky_relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h), 0.2)
-        return nn.Dense(1)(h.reshape(h.shape[0], -1))[:, 0]
-
-
-class GANState(NamedTuple):
-    """Both players' train states.
+class GANState(struct.PyTreeNode):
+    """Both players' train states, the GAN's own step counter and the replay buffer of
+    older fakes (a pytree, so that :func:`jaxphys.core.run_steps` and
+    :func:`jaxphys.core.fit` train it, checkpoint it and resume it like any state).
 
     Fields:
-      generator: :class:`jaxphys.core.TrainState` of G (``model_state`` holds its batch stats).
-      discriminator: :class:`jaxphys.core.TrainState` of D.
+      step: int32 scalar, GAN steps taken (skipped non-finite steps included).
+      generator: :class:`jaxphys.core.TrainState` of G, with its own optimiser ``tx``
+        (``model_state`` holds its batch statistics, ``{}`` without batch norm).
+      discriminator: :class:`jaxphys.core.TrainState` of D, likewise.
+      n_skipped: int32 scalar, GAN steps whose result was not finite and which
+        :func:`jaxphys.core.skip_nonfinite` therefore undid (both players untouched).
+      replay: float32 ``(replay_size, *sample_shape)``, older fakes for experience
+        replay (filled with the initial generator's samples), or ``None`` without replay.
     """
 
+    step: jax.Array
     generator: TrainState
     discriminator: TrainState
+    n_skipped: jax.Array
+    replay: jax.Array | None = None
+
+    @classmethod
+    def create(cls, generator: TrainState, discriminator: TrainState,
+               replay: jax.Array | None = None) -> "GANState":
+        """A GAN state at step 0 from the two players' states (and an optional filled
+        replay buffer ``(replay_size, *sample_shape)``)."""
+        for name, player in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(player, TrainState):
+                raise TypeError(f"{name}: expected a jaxphys.core.TrainState, got "
+                                f"{type(player).__name__}")
+        return cls(step=jnp.zeros((), jnp.int32), generator=generator,
+                   discriminator=discriminator, n_skipped=jnp.zeros((), jnp.int32),
+                   replay=replay)
 
 
 def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
@@ -158,95 +110,193 @@ def generator_loss(fake_logits: jax.Array) -> jax.Array:
     return jnp.mean(jax.nn.softplus(-fake_logits))
 
 
-def _apply(model, params, model_state, x, train):
-    """Apply a module in train mode, returning (y, new_model_state)."""
-    variables = {"params": params, **model_state}
-    if train and model_state:
-        y, new = model.apply(variables, x, train=True, mutable=list(model_state))
-        return y, dict(new)
-    return model.apply(variables, x, train=train), model_state
+def _apply(model, variables, x):
+    """Apply a module in train mode: ``(y, updated collections)``; the collections other
+    than ``'params'`` (batch statistics) are mutable and returned, ``{}`` when none."""
+    collections = [name for name in variables if name != "params"]
+    if collections:
+        y, updates = model.apply(variables, x, train=True, mutable=collections)
+        return y, dict(updates)
+    return model.apply(variables, x, train=True), {}
 
 
-def make_gan_step(generator: nn.Module, discriminator: nn.Module, g_optimizer, d_optimizer,
-                  latent_dim: int, *, jit: bool = True):
-    """Compose one GAN update ``gan_step(state, x_real, key) -> (state, metrics)``.
+def _x_of(batch):
+    if isinstance(batch, dict):
+        if "x" not in batch:
+            raise ValueError(f"batch: expected an array of real samples or a dict with key "
+                             f"'x', got keys {sorted(batch)}")
+        return batch["x"]
+    return batch
 
-    The discriminator step is ``make_train_step(d_loss, d_optimizer,
-    has_model_state=True)`` with batch ``{'x': x_real, 'g': (G params, G state)}``;
-    the generator step is ``make_train_step(g_loss, g_optimizer, has_model_state=True)``
-    with batch ``{'x': x_real, 'd': (D params, D state)}`` (``x_real`` sets the number of
-    fakes). The held-fixed player's parameters arrive through the batch, so gradients
-    flow only into the player being updated. D runs in train mode in both steps
-    (batch statistics of D are only updated in its own step).
+
+def _check_fraction(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0.0 <= float(value) <= 1.0):
+        raise ValueError(f"{name}: expected a fraction in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_penalty(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            float(value) >= 0.0 and float(value) < float("inf")):
+        raise ValueError(f"r1_penalty: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def make_gan_step(generator: nn.Module, discriminator: nn.Module, latent_dim: int, *,
+                  r1_penalty: float = 0.0, replay_fraction: float = 0.5, jit: bool = True):
+    """Compose one GAN update ``gan_step(state, batch, key) -> (state, metrics)``.
+
+    ``state`` is a :class:`GANState`; ``batch`` is the real samples ``x`` ``(B, ...)`` or
+    ``{'x': x}`` (``B`` also sets the number of fakes). First ``B`` fakes are drawn from
+    G (train mode, no gradient); when the state has a replay buffer, a share
+    ``replay_fraction`` of them is swapped for buffer entries drawn at random, and as
+    many fresh fakes overwrite random buffer entries. The discriminator step is
+    ``make_train_step(d_loss)`` with batch ``{'x': x, 'fake': fakes}``: D is applied
+    to the real batch and to the fake batch separately (batch statistics chained
+    through both), plus ``(r1_penalty/2)·mean_i ‖∇_x D(x_i)‖²`` on the real batch when
+    ``r1_penalty > 0``. Then the generator step is ``make_train_step(g_loss)`` with batch
+    ``{'x': x, 'discriminator': the updated D's variables}``, D applied in train mode
+    to a fresh fake batch (its statistic updates discarded). Each player's optimiser is
+    its own ``TrainState.tx``; a player with batch statistics takes the core's
+    model-state path (a :class:`jaxphys.core.LossAux`). The whole update is wrapped in
+    :func:`jaxphys.core.skip_nonfinite`: a non-finite result leaves the state untouched.
+
+    Args:
+        generator, discriminator, latent_dim: the players and the latent size.
+        r1_penalty: γ of the R1 gradient penalty (0: none); a Python float.
+        replay_fraction: share of the fakes D sees that come from the replay buffer
+            (used only when the state has one, see :func:`init_gan`).
+        jit: return the step jitted (``False``, e.g. for :func:`jaxphys.core.run_steps`).
 
     Returns:
         ``gan_step``; metrics ``d_loss``, ``g_loss``, ``d_real`` (mean σ(D(x))),
-        ``d_fake`` (mean σ(D(G(z)))) as float scalars.
+        ``d_fake`` (mean σ(D(fakes))), ``r1`` (mean ‖∇_x D(x)‖², 0 without the penalty)
+        as float scalars and ``skipped`` (int32 0/1).
+
+    Example:
+        >>> g, d = MLPGenerator(2, (4,)), MLPDiscriminator((4,))
+        >>> s = init_gan(jax.random.key(0), g, d, optax.adam(1e-3), optax.adam(1e-3), 3,
+        ...              jnp.zeros((4, 2)))
+        >>> s, m = make_gan_step(g, d, 3)(s, jnp.ones((4, 2)), jax.random.key(1))
+        >>> int(s.step), int(s.generator.step), sorted(m)
+        (1, 1, ['d_fake', 'd_loss', 'd_real', 'g_loss', 'r1', 'skipped'])
     """
     latent_dim = as_int(latent_dim, "latent_dim", minimum=1)
+    gamma = _check_penalty(r1_penalty)
+    replay_fraction = _check_fraction(replay_fraction, "replay_fraction")
 
-    def fakes(g_params, g_state, n, key):
+    def fakes(g_variables, n, key):
         z = jax.random.normal(key, (n, latent_dim))
-        return _apply(generator, g_params, g_state, z, True)
+        return _apply(generator, g_variables, z)
 
-    def d_loss(d_params, batch, key, d_state):
-        g_params, g_state = batch["g"]
-        x = batch["x"]
-        fake, _ = fakes(g_params, g_state, x.shape[0], key)
-        fake = jax.lax.stop_gradient(fake)
-        logits, new_state = _apply(discriminator, d_params, d_state,
-                                   jnp.concatenate([x, fake]), True)
-        real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0]:]
-        loss = discriminator_loss(real_l, fake_l)
-        return loss, {"model_state": new_state,
-                      "d_real": jnp.mean(jax.nn.sigmoid(real_l)),
-                      "d_fake": jnp.mean(jax.nn.sigmoid(fake_l))}
+    def d_loss(stateful):
+        def loss_fn(d_in, batch, key):
+            del key
+            variables = d_in if stateful else {"params": d_in}
 
-    def g_loss(g_params, batch, key, g_state):
-        d_params, d_state = batch["d"]
-        fake, new_state = fakes(g_params, g_state, batch["x"].shape[0], key)
-        logits, _ = _apply(discriminator, d_params, d_state, fake, True)
-        return generator_loss(logits), {"model_state": new_state}
+            def real_sum(x):
+                logits, updates = _apply(discriminator, variables, x)
+                return jnp.sum(logits), (logits, updates)
 
-    d_step = make_train_step(d_loss, d_optimizer, has_model_state=True, jit=False)
-    g_step = make_train_step(g_loss, g_optimizer, has_model_state=True, jit=False)
+            if gamma > 0:
+                (_, (real_l, updates)), grad_x = jax.value_and_grad(real_sum, has_aux=True)(
+                    batch["x"])
+                r1 = jnp.mean(jnp.sum(grad_x.reshape(grad_x.shape[0], -1) ** 2, axis=1))
+            else:
+                _, (real_l, updates) = real_sum(batch["x"])
+                r1 = jnp.zeros((), real_l.dtype)
+            fake_l, updates = _apply(discriminator, {**variables, **updates}, batch["fake"])
+            metrics = {"d_real": jnp.mean(jax.nn.sigmoid(real_l)),
+                       "d_fake": jnp.mean(jax.nn.sigmoid(fake_l)), "r1": r1}
+            loss = discriminator_loss(real_l, fake_l) + 0.5 * gamma * r1
+            return loss, (LossAux(metrics, updates) if stateful else metrics)
+        return loss_fn
 
-    def gan_step(state: GANState, x_real: jax.Array, key: jax.Array):
-        d_key, g_key = jax.random.split(key)
+    def g_loss(stateful):
+        def loss_fn(g_in, batch, key):
+            g_variables = g_in if stateful else {"params": g_in}
+            fake, updates = fakes(g_variables, batch["x"].shape[0], key)
+            logits, _ = _apply(discriminator, batch["discriminator"], fake)
+            return generator_loss(logits), (LossAux({}, updates) if stateful else {})
+        return loss_fn
+
+    d_steps = {flag: make_train_step(d_loss(flag), guard_nonfinite=False, jit=False)
+               for flag in (False, True)}
+    g_steps = {flag: make_train_step(g_loss(flag), guard_nonfinite=False, jit=False)
+               for flag in (False, True)}
+
+    def gan_step(state: GANState, batch, key: jax.Array):
+        if not isinstance(state, GANState):
+            raise TypeError(f"state: expected a GANState (see init_gan), got "
+                            f"{type(state).__name__}")
+        x = _x_of(batch)
+        fake_key, replay_key, d_key, g_key = jax.random.split(key, 4)
         g, d = state.generator, state.discriminator
-        d, d_metrics = d_step(d, {"x": x_real, "g": (g.params, g.model_state)}, d_key)
-        g, g_metrics = g_step(g, {"x": x_real, "d": (d.params, d.model_state)}, g_key)
+        fake, _ = fakes(g.variables, x.shape[0], fake_key)
+        fake = jax.lax.stop_gradient(fake)
+        replay = state.replay
+        if replay is not None and replay_fraction > 0:
+            fake, replay = _replay(replay_key, replay, fake, replay_fraction)
+        d_step = d_steps[bool(jax.tree.leaves(d.model_state))]
+        g_step = g_steps[bool(jax.tree.leaves(g.model_state))]
+        d, d_metrics = d_step(d, {"x": x, "fake": fake}, d_key)
+        g, g_metrics = g_step(g, {"x": x, "discriminator": d.variables}, g_key)
         metrics = {"d_loss": d_metrics["loss"], "g_loss": g_metrics["loss"],
-                   "d_real": d_metrics["d_real"], "d_fake": d_metrics["d_fake"]}
-        return GANState(g, d), metrics
+                   "d_real": d_metrics["d_real"], "d_fake": d_metrics["d_fake"],
+                   "r1": d_metrics["r1"]}
+        return state.replace(step=state.step + 1, generator=g, discriminator=d,
+                             replay=replay), metrics
 
-    return jax.jit(gan_step) if jit else gan_step
+    step = skip_nonfinite(gan_step)
+    return jax.jit(step) if jit else step
 
 
-def _state_from_variables(variables, optimizer) -> TrainState:
-    variables = dict(variables)
-    params = variables.pop("params")
-    return TrainState.create(params, optimizer, model_state=variables)
+def _replay(key, buffer, fake, fraction):
+    """Swap ``round(fraction·B)`` of the fakes for random buffer entries and write as
+    many fresh fakes over random buffer entries: ``(fakes D sees, new buffer)``."""
+    n = fake.shape[0]
+    k = min(int(round(fraction * n)), n, buffer.shape[0])
+    if k == 0:
+        return fake, buffer
+    read_key, write_key = jax.random.split(key)
+    old = buffer[jax.random.choice(read_key, buffer.shape[0], (k,), replace=False)]
+    slots = jax.random.choice(write_key, buffer.shape[0], (k,), replace=False)
+    buffer = buffer.at[slots].set(fake[:k].astype(buffer.dtype))
+    return jnp.concatenate([old.astype(fake.dtype), fake[k:]]), buffer
 
 
 def init_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, g_optimizer,
-             d_optimizer, latent_dim: int, example_x: jax.Array) -> GANState:
-    """Initialise both players; ``example_x`` is a batch ``(n, ...)`` of data (n ≥ 2 for batch norm).
+             d_optimizer, latent_dim: int, example_x: jax.Array, *,
+             replay_size: int = 0) -> GANState:
+    """Initialise both players, each with its own optimiser (an optax transformation);
+    ``example_x`` is a batch ``(n, ...)`` of data (n ≥ 2 for batch norm). With
+    ``replay_size > 0`` the state carries a replay buffer of that many fakes, filled with
+    samples of the initial generator (eval mode).
 
     Example:
         >>> s = init_gan(jax.random.key(0), MLPGenerator(2, (4,)), MLPDiscriminator((4,)),
-        ...              optax.adam(1e-3), optax.adam(1e-3), 3, jnp.zeros((2, 2)))
-        >>> s.generator.params["Dense_0"]["kernel"].shape
-        (3, 4)
+        ...              optax.adam(1e-3), optax.adam(1e-3), 3, jnp.zeros((2, 2)),
+        ...              replay_size=5)
+        >>> s.generator.params["Dense_0"]["kernel"].shape, int(s.step), s.replay.shape
+        ((3, 4), 0, (5, 2))
     """
     check_key(key)
-    g_key, d_key = jax.random.split(key)
+    latent_dim = as_int(latent_dim, "latent_dim", minimum=1)
+    replay_size = as_int(replay_size, "replay_size", minimum=0)
+    g_key, d_key, replay_key = jax.random.split(key, 3)
+    example_x = jnp.asarray(example_x)
     n = int(example_x.shape[0])
     # compiled: an eager flax init dispatches every small op on its own (seconds for a DCGAN)
-    g_vars = jax.jit(generator.init)(g_key, jnp.zeros((n, int(latent_dim))))
+    g_vars = jax.jit(generator.init)(g_key, jnp.zeros((n, latent_dim)))
     d_vars = jax.jit(discriminator.init)(d_key, example_x)
-    return GANState(_state_from_variables(g_vars, g_optimizer),
-                    _state_from_variables(d_vars, d_optimizer))
+    replay = None
+    if replay_size:
+        z = jax.random.normal(replay_key, (replay_size, latent_dim))
+        replay = jax.jit(generator.apply, static_argnames="train")(g_vars, z, train=False)
+        replay = replay.astype(jnp.float32)
+    return GANState.create(TrainState.from_variables(g_vars, g_optimizer),
+                           TrainState.from_variables(d_vars, d_optimizer), replay)
 
 
 def gan_sample(key: jax.Array, generator: nn.Module, state: GANState, n: int,
@@ -263,53 +313,55 @@ def gan_sample(key: jax.Array, generator: nn.Module, state: GANState, n: int,
     check_key(key)
     n = as_int(n, "n", minimum=1)
     z = jax.random.normal(key, (n, as_int(latent_dim, "latent_dim", minimum=1)))
-    g = state.generator
-    return generator.apply({"params": g.params, **g.model_state}, z, train=False)
-
-
-class GANFit(NamedTuple):
-    """Result of :func:`train_gan`.
-
-    Fields:
-      state: the final :class:`GANState`.
-      history: ``{'step', 'd_loss', 'g_loss', 'd_real', 'd_fake'}`` lists, one entry per
-        logged chunk (means over the chunk).
-    """
-
-    state: GANState
-    history: dict
-
-
-@partial(jax.jit, static_argnames=("gan_step", "n", "batch_size"))
-def _gan_chunk(gan_step, state, x, key, n, batch_size):
-    n_data = x.shape[0]
-
-    def body(carry, _):
-        st, k = carry
-        k, idx_key, step_key = jax.random.split(k, 3)
-        idx = jax.random.randint(idx_key, (batch_size,), 0, n_data)
-        st, m = gan_step(st, x[idx], step_key)
-        return (st, k), m
-
-    (state, _), metrics = jax.lax.scan(body, (state, key), None, length=n)
-    return state, jax.tree.map(jnp.mean, metrics)
+    return generator.apply(state.generator.variables, z, train=False)
 
 
 def train_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, x, *,
               latent_dim: int, n_steps: int = 5000, batch_size: int = 256,
-              learning_rate: float = 2e-4, b1: float = 0.5, chunk_size: int = 500) -> GANFit:
-    """Train a GAN on ``x`` (N, ...) with Adam(``learning_rate``, β₁ = ``b1``) for both
-    players; minibatches drawn uniformly with replacement; steps run in jitted
-    ``lax.scan`` chunks of ``chunk_size``.
+              learning_rate: float = 2e-4, b1: float = 0.5, optimizer=None,
+              discriminator_optimizer=None, r1_penalty: float = 0.0, replay_size: int = 0,
+              replay_fraction: float = 0.5, chunk_size: int = 500, progress: bool = False,
+              **fit_kwargs) -> FitResult:
+    """Train a GAN on ``x`` (N, ...): :func:`make_gan_step` driven by
+    :func:`jaxphys.core.fit` (minibatches of ``batch_size`` from a fresh permutation
+    each epoch; jitted ``lax.scan`` chunks of ``chunk_size`` steps, one history entry
+    per chunk), so a run checkpoints and resumes bit for bit (``checkpoint_dir=``).
+
+    Args:
+        key: PRNG key (initialisation, minibatches, latent draws, replay).
+        generator, discriminator: the players (flax modules called as
+            ``apply(variables, input, train=...)``); minibatch discrimination is the
+            discriminator's ``minibatch_kernels`` attribute (see the module docstring).
+        x: real samples ``(N, ...)`` (finite).
+        latent_dim: size of the latent ``z ~ N(0, I)``.
+        n_steps, batch_size: GAN steps and minibatch size (at most N).
+        learning_rate, b1: the default optimiser, ``optax.adam(learning_rate, b1=b1)``
+            for each player (Radford et al. 2016: β₁ = 0.5); learning_rate > 0.
+        optimizer: optional optax transformation for the generator (and for the
+            discriminator unless ``discriminator_optimizer`` is given).
+        discriminator_optimizer: optional optax transformation for the discriminator.
+        r1_penalty: γ ≥ 0 of the R1 gradient penalty on real data (0: none).
+        replay_size: fakes kept in the replay buffer (0: no experience replay).
+        replay_fraction: share of each fake batch drawn from the buffer, in [0, 1].
+        chunk_size: GAN steps per jitted chunk and history entry.
+        **fit_kwargs: passed to :func:`jaxphys.core.fit` (``checkpoint_dir``,
+            ``checkpoint_every``, ``callback`` ...).
+
+    Returns:
+        a :class:`jaxphys.core.FitResult` whose ``state`` is the :class:`GANState` and
+        whose history has ``'d_loss'``, ``'g_loss'``, ``'d_real'``, ``'d_fake'``, ``'r1'``
+        (means over each chunk) and ``'skipped'``.
 
     Raises:
-        ValueError naming ``x`` for non-finite or non-batched data.
+        ValueError naming ``x`` for non-finite or non-batched data, and naming the
+        option for a non-positive learning rate, a negative penalty or buffer size, or a
+        replay fraction outside [0, 1].
 
     Example:
         >>> res = train_gan(jax.random.key(0), MLPGenerator(2, (8,)), MLPDiscriminator((8,)),
         ...                 jnp.ones((16, 2)), latent_dim=2, n_steps=4, batch_size=4, chunk_size=2)
-        >>> len(res.history["d_loss"])
-        2
+        >>> len(res.history["d_loss"]), int(res.state.step)
+        (2, 4)
     """
     check_key(key)
     x = as_array(x, "x").astype(jnp.float32)
@@ -317,24 +369,16 @@ def train_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, x,
         raise ValueError(f"x: expected a batch (N, ...) of samples, got shape {tuple(x.shape)}")
     check_finite(x, "x")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
-    chunk = min(as_int(chunk_size, "chunk_size", minimum=1), n_steps)
-    init_key, loop_key = jax.random.split(key)
-    g_opt = optax.adam(learning_rate, b1=b1)
-    d_opt = optax.adam(learning_rate, b1=b1)
-    state = init_gan(init_key, generator, discriminator, g_opt, d_opt, latent_dim,
-                     x[: max(2, min(batch_size, x.shape[0]))])
-    gan_step = make_gan_step(generator, discriminator, g_opt, d_opt, latent_dim, jit=False)
-    history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": [], "d_real": [],
-                                "d_fake": []}
-    done = 0
-    c = 0
-    while done < n_steps:
-        length = chunk if n_steps - done >= chunk else n_steps - done
-        chunk_key = jax.random.fold_in(loop_key, c)
-        state, m = _gan_chunk(gan_step, state, x, chunk_key, length, int(batch_size))
-        done += length
-        c += 1
-        history["step"].append(done)
-        for k in ("d_loss", "g_loss", "d_real", "d_fake"):
-            history[k].append(float(m[k]))
-    return GANFit(state, history)
+    batch_size = min(as_int(batch_size, "batch_size", minimum=1), x.shape[0])
+    if optimizer is None:
+        optimizer = optax.adam(check_learning_rate(learning_rate), b1=b1)
+    d_optimizer = optimizer if discriminator_optimizer is None else discriminator_optimizer
+    step = make_gan_step(generator, discriminator, latent_dim, r1_penalty=r1_penalty,
+                         replay_fraction=replay_fraction, jit=False)
+    init_key, fit_key = jax.random.split(key)
+    state = init_gan(init_key, generator, discriminator, optimizer, d_optimizer, latent_dim,
+                     x[: max(2, batch_size)], replay_size=replay_size)
+    settings = fit_settings(fit_kwargs, n_steps=n_steps, batch_size=batch_size,
+                            chunk_size=min(as_int(chunk_size, "chunk_size", minimum=1), n_steps),
+                            progress=progress, desc="gan")
+    return fit(fit_key, state, {"x": x}, step=step, **settings)

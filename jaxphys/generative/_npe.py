@@ -1,4 +1,4 @@
-r"""Neural posterior estimation (NPE) and its diagnostics.
+r"""Neural posterior estimation (NPE).
 
 NPE (Papamakarios & Murray 2016; Greenberg et al. 2019; the amortised inference
 behind DINGO) fits a conditional flow ``q(θ | x)`` to simulated pairs
@@ -8,49 +8,72 @@ observation is one flow evaluation away (amortised): sampling takes milliseconds
 
 θ and x are standardised with the simulated set's mean and standard deviation;
 :meth:`NPE.posterior` undoes the θ standardisation with a distrax affine bijector,
-so its ``log_prob`` is the density in the original units.
+so its ``log_prob`` is the density in the original units. The calibration diagnostics
+(SBC, expected coverage, TARP) are in :mod:`jaxphys.generative._sbc`, sequential
+rounds with truncated proposals in :mod:`jaxphys.generative._snpe`.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+import dataclasses
+from typing import Any
 
 import distrax
 import jax
 import jax.numpy as jnp
-import numpy as np
+from flax import struct
 
-from .._checks import as_array, check_finite, check_key
+from .._checks import as_array, as_int, check_finite, check_key, check_same_length
+from ..core import EarlyStopping, FitResult, TrainState, fit
 from ._bijectors import ElementwiseAffine
-from ._flows import FlowDistribution, NeuralSplineFlow, _Flow, fit_flow
+from ._flows import FlowDistribution, NeuralSplineFlow, _Flow, flow_nll_loss, flow_optimizer
+from ._sbc import CoverageResult, SBCResult, expected_coverage, sbc_ranks  # noqa: F401
+from ._training import fit_settings
 
 
-class NPE(NamedTuple):
-    """A trained neural posterior estimator.
+class NPE(TrainState):
+    """A neural posterior estimator: the conditional flow's train state and the
+    standardisation of θ and x, so that one object trains (through
+    :func:`jaxphys.core.fit`), checkpoints, resumes and gives posteriors.
 
-    Fields:
-        flow: the conditional flow (a :class:`NeuralSplineFlow`, ...).
-        params: its parameters.
-        theta_mean, theta_scale: (d,) θ standardisation.
-        x_mean, x_scale: (n_x,) data standardisation.
-        history: the training history from :func:`jaxphys.core.fit`.
+    Fields (beyond those of :class:`jaxphys.core.TrainState`: ``step``, ``params``,
+    ``opt_state``, ``model_state``, ``n_skipped``, ``tx``):
+        theta_mean, theta_scale: (d,) θ standardisation, ``θ_u = (θ - mean) / scale``.
+        x_mean, x_scale: (n_x,) data standardisation (the flow's context).
+        flow: the conditional flow (static; a :class:`NeuralSplineFlow`, ...).
+
+    Build one with :func:`init_npe`; :func:`train_npe` returns it as ``result.state``.
     """
 
-    flow: Any
-    params: Any
     theta_mean: jax.Array
     theta_scale: jax.Array
     x_mean: jax.Array
     x_scale: jax.Array
-    history: dict
+    flow: Any = struct.field(pytree_node=False)
+
+    def _check_x(self, x, name: str = "x", ndim=(1, 2)) -> jax.Array:
+        x = as_array(x, name, ndim=ndim)
+        if x.shape[-1] != self.x_mean.shape[0]:
+            raise ValueError(f"{name}: expected shape (n_x,) or (n, n_x) with n_x="
+                             f"{self.x_mean.shape[0]}, got {tuple(x.shape)}")
+        return x
+
+    def training_data(self, theta, x) -> dict:
+        """The flow's training batch ``{'x': θ_u (n, d), 'context': x_u (n, n_x)}`` for
+        simulated pairs ``theta`` (n, d), ``x`` (n, n_x), standardised as this estimator."""
+        theta = as_array(theta, "theta", ndim=2)
+        x = self._check_x(x, ndim=2)
+        if theta.shape[-1] != self.theta_mean.shape[0]:
+            raise ValueError(f"theta: expected shape (n, {self.theta_mean.shape[0]}), got "
+                             f"{tuple(theta.shape)}")
+        check_same_length("theta", theta, "x", x)
+        return {"x": (theta - self.theta_mean[None]) / self.theta_scale[None],
+                "context": (x - self.x_mean[None]) / self.x_scale[None]}
 
     def posterior(self, x) -> distrax.Distribution:
         """``q(θ | x)`` for one observation ``x`` (n_x,) or a batch (n, n_x) (one
         posterior per row for ``log_prob`` of a matching θ batch)."""
-        x = as_array(x, "x", ndim=(1, 2))
-        if x.shape[-1] != self.x_mean.shape[0]:
-            raise ValueError(f"x: expected shape (n_x,) or (n, n_x) with n_x="
-                             f"{self.x_mean.shape[0]}, got {tuple(x.shape)}")
+        x = self._check_x(x)
         ctx = (x - jnp.broadcast_to(self.x_mean, x.shape)) / jnp.broadcast_to(self.x_scale,
                                                                                 x.shape)
         unit = self.flow.apply(self.params, ctx)
@@ -62,11 +85,80 @@ class NPE(NamedTuple):
         return self.posterior(x).sample(seed=key, sample_shape=int(n))
 
 
+def _hashable_flow(flow):
+    """The flow with list-valued settings as tuples (the flow is a static, hashed field)."""
+    if not isinstance(flow, _Flow):
+        raise TypeError(f"flow: expected a flow from jaxphys.generative (NeuralSplineFlow, "
+                        f"RealNVP, MAF ...), got {type(flow).__name__}")
+    return dataclasses.replace(flow, hidden=tuple(int(h) for h in flow.hidden))
+
+
+def init_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, optimizer=None,
+             standardize_x: str = "independent") -> NPE:
+    """A fresh :class:`NPE` for simulated pairs ``theta`` (n, d), ``x`` (n, n_x).
+
+    θ is standardised per component with the simulations' mean and standard deviation;
+    x per feature (``standardize_x='independent'``) or with one mean and one scale for
+    all features (``'structured'``). The flow is initialised on the standardised pairs.
+
+    Args:
+        key: PRNG key (the flow's initialisation).
+        theta, x: the simulations (finite; a ``ValueError`` names them otherwise).
+        flow: the conditional flow (default ``NeuralSplineFlow(n_layers=4,
+            hidden=(64, 64), n_bins=8)``).
+        optimizer: an optax transformation (default :func:`flow_optimizer` with its
+            defaults: clipped Adam, learning rate 1e-3 decayed over 2000 steps).
+        standardize_x: ``'independent'`` or ``'structured'``.
+
+    Example:
+        >>> import jax, optax
+        >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
+        >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
+        >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
+        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        >>> npe.training_data(theta, x)["context"].shape, int(npe.step)
+        ((100, 2), 0)
+    """
+    check_key(key, "key")
+    theta = as_array(theta, "theta", ndim=2)
+    x = as_array(x, "x", ndim=2)
+    check_finite(theta, "theta")
+    check_finite(x, "x")
+    if theta.shape[0] != x.shape[0]:
+        raise ValueError(f"theta and x must have the same length along axis 0, got "
+                         f"{theta.shape[0]} and {x.shape[0]}")
+    flow = _hashable_flow(NeuralSplineFlow(n_layers=4, hidden=(64, 64), n_bins=8)
+                          if flow is None else flow)
+    tm, ts = theta.mean(0), theta.std(0)
+    if standardize_x == "independent":
+        xm, xs = x.mean(0), x.std(0)
+    elif standardize_x == "structured":
+        xm = jnp.full(x.shape[1:], x.mean(), x.dtype)
+        xs = jnp.full(x.shape[1:], x.std(), x.dtype)
+    else:
+        raise ValueError(f"standardize_x: expected 'independent' or 'structured', got "
+                         f"{standardize_x!r}")
+    ts = jnp.where(ts > 0, ts, 1.0)
+    xs = jnp.where(xs > 0, xs, 1.0)
+    theta_u = (theta - tm[None]) / ts[None]
+    x_u = (x - xm[None]) / xs[None]
+    tx = flow_optimizer() if optimizer is None else optimizer
+    base = TrainState.create(flow.init(key, theta_u, x_u), tx)
+    return NPE(step=base.step, params=base.params, opt_state=base.opt_state,
+               model_state=base.model_state, n_skipped=base.n_skipped, tx=base.tx,
+               theta_mean=tm, theta_scale=ts, x_mean=xm, x_scale=xs, flow=flow)
+
+
 def train_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, n_steps: int = 2000,
               batch_size: int = 256, learning_rate: float = 1e-3, val_fraction: float = 0.1,
               patience: int = 10, eval_every: int | None = None,
-              standardize_x: str = "independent", progress: bool = False) -> NPE:
+              standardize_x: str = "independent", clip_norm: float | None = 10.0,
+              optimizer=None, progress: bool = False, **fit_kwargs) -> FitResult:
     r"""Train NPE on simulated pairs ``theta`` (n, d), ``x`` (n, n_x).
+
+    The estimator is :func:`init_npe`'s; it trains by maximum likelihood with
+    :func:`flow_nll_loss` and :func:`jaxphys.core.fit`, with the optimiser of
+    :func:`fit_flow` (:func:`flow_optimizer`).
 
     Args:
         key: PRNG key.
@@ -87,125 +179,72 @@ def train_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, n_steps: i
             as sbi's ``z_score_x='structured'``): for a time series or an image, where
             per-feature scaling would blow the pure-noise samples (a decayed signal)
             up to the size of the informative ones.
+        clip_norm: global-norm clipping stage in front of the optimiser (None: none).
+        optimizer: an optax transformation replacing the default Adam.
+        **fit_kwargs: passed to :func:`jaxphys.core.fit` (``checkpoint_dir`` ...).
+
+    Returns:
+        a :class:`jaxphys.core.FitResult` whose ``state`` is the trained :class:`NPE`.
 
     Example:
         >>> import jax
-        >>> from jaxphys.physics._simulators import gaussian_linear, simulate_batch
+        >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
         >>> task = gaussian_linear(dim=2)
         >>> theta, x = simulate_batch(jax.random.key(0), task, 500)
         >>> npe = train_npe(jax.random.key(1), theta, x, n_steps=20, batch_size=64,
-        ...                 flow=NeuralSplineFlow(n_layers=2, hidden=(16,)))
+        ...                 flow=NeuralSplineFlow(n_layers=2, hidden=(16,))).state
         >>> npe.sample(jax.random.key(2), x[0], 100).shape
         (100, 2)
     """
     check_key(key, "key")
-    theta = as_array(theta, "theta", ndim=2)
-    x = as_array(x, "x", ndim=2)
-    check_finite(theta, "theta")
-    check_finite(x, "x")
-    if theta.shape[0] != x.shape[0]:
-        raise ValueError(f"theta and x must have the same length along axis 0, got "
-                         f"{theta.shape[0]} and {x.shape[0]}")
-    flow = NeuralSplineFlow(n_layers=4, hidden=(64, 64), n_bins=8) if flow is None else flow
-    tm, ts = theta.mean(0), theta.std(0)
-    if standardize_x == "independent":
-        xm, xs = x.mean(0), x.std(0)
-    elif standardize_x == "structured":
-        xm = jnp.full(x.shape[1:], x.mean(), x.dtype)
-        xs = jnp.full(x.shape[1:], x.std(), x.dtype)
-    else:
-        raise ValueError(f"standardize_x: expected 'independent' or 'structured', got "
-                         f"{standardize_x!r}")
-    ts = jnp.where(ts > 0, ts, 1.0)
-    xs = jnp.where(xs > 0, xs, 1.0)
-    theta_u = (theta - tm[None]) / ts[None]
-    x_u = (x - xm[None]) / xs[None]
-    if not 0.0 <= float(val_fraction) < 1.0:
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    check_val_fraction(val_fraction)
+    init_key, fit_key = jax.random.split(key)
+    opt = flow_optimizer(learning_rate, n_steps, clip_norm=clip_norm, optimizer=optimizer)
+    npe = init_npe(init_key, theta, x, flow=flow, optimizer=opt, standardize_x=standardize_x)
+    return fit_npe(fit_key, npe, theta, x, n_steps=n_steps, batch_size=batch_size,
+                   val_fraction=val_fraction, patience=patience, eval_every=eval_every,
+                   progress=progress, **fit_kwargs)
+
+
+def check_val_fraction(val_fraction) -> float:
+    """``val_fraction`` as a float in [0, 1) (a ValueError naming it otherwise)."""
+    try:
+        value = float(val_fraction)
+    except (TypeError, ValueError):
+        raise TypeError(f"val_fraction: expected a number in [0, 1), got "
+                        f"{type(val_fraction).__name__}") from None
+    if not 0.0 <= value < 1.0:
         raise ValueError(f"val_fraction: expected a number in [0, 1), got {val_fraction}")
-    n_val = int(round(float(val_fraction) * theta.shape[0]))
+    return value
+
+
+def fit_npe(key: jax.Array, npe: NPE, theta, x, *, n_steps: int, batch_size: int = 256,
+            val_fraction: float = 0.1, patience: int = 10, eval_every: int | None = None,
+            progress: bool = False, **fit_kwargs) -> FitResult:
+    """Train an existing :class:`NPE` (its parameters, optimiser state and
+    standardisation as they are) on the pairs ``theta``, ``x`` with
+    :func:`jaxphys.core.fit`, holding out a random ``val_fraction`` for early stopping
+    (see :func:`train_npe`, which calls it on a fresh :func:`init_npe`)."""
+    check_key(key, "key")
+    val_fraction = check_val_fraction(val_fraction)
     split_key, fit_key = jax.random.split(key)
-    kw: dict[str, Any] = {}
+    data = npe.training_data(theta, x)
+    n = data["x"].shape[0]
+    n_val = int(round(val_fraction * n))
+    settings: dict[str, Any] = {}
     if n_val > 0:
-        if theta.shape[0] - n_val < 1:
-            raise ValueError(f"val_fraction: leaves no training simulations out of "
-                             f"{theta.shape[0]}")
-        from ..core import EarlyStopping
-
-        perm = jax.random.permutation(split_key, theta.shape[0])
+        if n - n_val < 1:
+            raise ValueError(f"val_fraction: leaves no training simulations out of {n}")
+        perm = jax.random.permutation(split_key, n)
         val_idx, tr_idx = perm[:n_val], perm[n_val:]
-        kw = dict(val_x=theta_u[val_idx], val_context=x_u[val_idx],
-                  early_stopping=EarlyStopping(patience=int(patience)),
-                  eval_every=eval_every)
-        theta_u, x_u = theta_u[tr_idx], x_u[tr_idx]
-    res = fit_flow(fit_key, flow, theta_u, x_u, n_steps=n_steps, batch_size=batch_size,
-                   learning_rate=learning_rate, progress=progress, **kw)
-    return NPE(flow, res.state.params, tm, ts, xm, xs, res.history)
-
-
-class SBCResult(NamedTuple):
-    """Simulation-based calibration (Talts et al. 2018).
-
-    Fields:
-        ranks: (n_sbc, d) int, rank of the true θ_j among the posterior samples' θ_j.
-        n_posterior: number of posterior samples per simulation (ranks lie in
-            0..n_posterior, uniform for a calibrated posterior).
-    """
-
-    ranks: np.ndarray
-    n_posterior: int
-
-
-def _posterior_samples(key, npe: NPE, x, n_posterior):
-    """Samples (n_sims, n_posterior, d) and their log q, one posterior per row of x."""
-    keys = jax.random.split(key, x.shape[0])
-
-    @jax.jit
-    def one(k, xi):
-        return npe.posterior(xi).sample_and_log_prob(seed=k, sample_shape=n_posterior)
-
-    return jax.lax.map(lambda a: one(*a), (keys, x), batch_size=64)
-
-
-def sbc_ranks(key: jax.Array, npe: NPE, theta, x, *, n_posterior: int = 200) -> SBCResult:
-    """SBC ranks of the true parameters ``theta`` (n, d) given their simulations ``x``."""
-    theta = as_array(theta, "theta", ndim=2)
-    x = as_array(x, "x", ndim=2)
-    samples, _ = _posterior_samples(key, npe, x, int(n_posterior))
-    ranks = np.asarray(jnp.sum(samples < theta[:, None, :], axis=1))
-    return SBCResult(ranks, int(n_posterior))
-
-
-class CoverageResult(NamedTuple):
-    """Expected coverage of highest-posterior-density regions.
-
-    Fields:
-        levels: (k,) nominal credibility levels.
-        coverage: (k,) fraction of simulations whose true θ lies in the
-            ``level`` HPD region of q(θ | x) (≈ level when calibrated).
-        credibility: (n,) for each simulation, the smallest HPD level containing
-            the true θ (the fraction of posterior samples with higher density).
-    """
-
-    levels: np.ndarray
-    coverage: np.ndarray
-    credibility: np.ndarray
-
-
-def expected_coverage(key: jax.Array, npe: NPE, theta, x, *,
-                      levels: Sequence[float] = (0.5, 0.68, 0.95),
-                      n_posterior: int = 500) -> CoverageResult:
-    r"""Expected coverage: for each simulation, the HPD credibility of the truth
-
-    .. math:: c_i = \frac{1}{M}\sum_{m=1}^{M} \mathbb 1[q(θ_m|x_i) > q(θ_i^*|x_i)],
-              \quad θ_m \sim q(·|x_i),
-
-    and coverage(α) = mean_i 1[c_i < α]; a calibrated posterior gives α.
-    """
-    theta = as_array(theta, "theta", ndim=2)
-    x = as_array(x, "x", ndim=2)
-    _, logq = _posterior_samples(key, npe, x, int(n_posterior))
-    logq_true = npe.posterior(x).log_prob(theta)
-    cred = np.asarray(jnp.mean(logq > logq_true[:, None], axis=1))
-    levels = np.asarray(levels, float)
-    cov = np.array([np.mean(cred < a) for a in levels])
-    return CoverageResult(levels, cov, cred)
+        settings = dict(val_data=jax.tree.map(lambda a: a[val_idx], data),
+                        early_stopping=EarlyStopping(patience=as_int(patience, "patience",
+                                                                      minimum=1)),
+                        eval_every=eval_every)
+        data = jax.tree.map(lambda a: a[tr_idx], data)
+    settings = fit_settings(fit_kwargs, n_steps=as_int(n_steps, "n_steps", minimum=1),
+                            progress=progress, desc="npe",
+                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
+                                           data["x"].shape[0]), **settings)
+    return fit(fit_key, npe, data, loss_fn=flow_nll_loss(npe.flow), **settings)

@@ -2,11 +2,14 @@ r"""A lean rational-quadratic spline bijector (Durkan et al. 2019) with identity
 
 The mathematics is that of ``distrax.RationalQuadraticSpline(params, range_min,
 range_max, boundary_slopes='identity')`` (same parameter layout, same
-reparameterisation, same ``min_bin_size`` and ``min_knot_slope``), written with whole
-arrays instead of a ``jnp.vectorize`` over scalars: the bin is found by ``K-1``
-comparisons, its two knots' (position, value, slope) come from two gathers of the
-stacked tables, and the rest is a few fused elementwise loops. It is the inner bijector
-of :class:`jaxphys.generative.NeuralSplineFlow`.
+reparameterisation, same ``min_bin_size`` and ``min_knot_slope``), written for speed
+in two layouts chosen from the batch size at trace time (see ``_UNROLL_MIN_SIZE``):
+whole (..., K+1) tables with the bin found by ``K-1`` comparisons and its knots by two
+gathers (few kernels: small batches, training), or the ``K`` bins unrolled into lists
+of batch-shaped arrays so that the softmax, the cumulative sums, the bin search and
+the selection (a chain of ``where``) are elementwise over the batch and vectorise
+(large batches: density evaluation). Only the two slopes of a point's bin go through
+the softplus. It is the inner bijector of :class:`jaxphys.generative.NeuralSplineFlow`.
 
 **Parameters.** ``params`` (..., 3K+1), unconstrained, for ``K`` bins on
 ``[lo, hi]`` (``lo = range_min``, ``hi = range_max``, ``L = hi - lo``):
@@ -56,7 +59,17 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def _bin_edges(unnormalised, lo: float, hi: float, min_size: float):
+# Two layouts of the same arithmetic. Stacked: the tables are (..., K+1) arrays, the bin
+# is found by comparisons along the last axis and its knots by two gathers; few kernels,
+# which small batches (training minibatches) want. Unrolled: every table is a list of
+# K+1 arrays of the batch shape and everything is elementwise over the batch (a chain of
+# ``where`` selects the bin's knots); XLA vectorises it, which large batches (density
+# evaluation) want: a softmax or a gather along a trailing axis of size K does not
+# vectorise. The layout is chosen from the number of elements at trace time.
+_UNROLL_MIN_SIZE = 2048
+
+
+def _knots_stacked(unnormalised, lo: float, hi: float, min_size: float):
     """Knot positions (..., K+1) from unnormalised bin sizes (..., K), ``lo`` and ``hi``
     exact at the ends."""
     k = unnormalised.shape[-1]
@@ -67,10 +80,10 @@ def _bin_edges(unnormalised, lo: float, hi: float, min_size: float):
     return jnp.concatenate([jnp.full(pad, lo, dtype), inner, jnp.full(pad, hi, dtype)], axis=-1)
 
 
-def _bin_params(v, knots, tables):
-    """For each element of ``v`` (...), the index ``k`` of its bin (``knots_k <= v <
-    knots_{k+1}``; bin 0 below the range, bin K-1 above) and the entries ``k`` and
-    ``k+1`` of every (..., K+1) table: two gathers from the stacked tables."""
+def _select_stacked(v, knots, tables):
+    """For each element of ``v`` (...), the entries ``k`` and ``k+1`` of every (..., K+1)
+    table, ``k`` the bin with ``knots_k <= v < knots_{k+1}`` (bin 0 below the range, bin
+    K-1 above): ``K-1`` comparisons and two gathers from the stacked tables."""
     idx = jnp.sum(v[..., None] >= knots[..., 1:-1], axis=-1, dtype=jnp.int32)
     stacked = jnp.stack(tables, axis=-1)                       # (..., K+1, T)
     idx = idx[..., None, None]
@@ -78,6 +91,38 @@ def _bin_params(v, knots, tables):
     right = jnp.take_along_axis(stacked, idx + 1, axis=-2)[..., 0, :]
     return ([left[..., i] for i in range(len(tables))],
             [right[..., i] for i in range(len(tables))])
+
+
+def _knots_unrolled(columns: list, lo: float, hi: float, min_size: float) -> list:
+    """Knot positions ``[x_0 = lo, x_1, ..., x_K = hi]`` (K+1 arrays of the batch shape)
+    from the ``K`` columns of unnormalised bin sizes: ``softmax · (hi - lo - K m) + m``
+    summed from ``lo``, the last knot exactly ``hi``."""
+    k = len(columns)
+    top = columns[0]
+    for c in columns[1:]:
+        top = jnp.maximum(top, c)
+    exps = [jnp.exp(c - top) for c in columns]
+    total = exps[0]
+    for e in exps[1:]:
+        total = total + e
+    scale = ((hi - lo) - k * min_size) / total
+    knots = [jnp.full_like(top, lo)]
+    for e in exps[:-1]:
+        knots.append(knots[-1] + (e * scale + min_size))
+    knots.append(jnp.full_like(top, hi))
+    return knots
+
+
+def _select_unrolled(v, knots: list, tables: list) -> tuple[list, list]:
+    """As :func:`_select_stacked` for tables given as lists of K+1 arrays: a chain of
+    ``where`` over the inner knots (the knots increase, so the last one passed wins)."""
+    left = [t[0] for t in tables]
+    right = [t[1] for t in tables]
+    for j in range(1, len(knots) - 1):
+        past = v >= knots[j]
+        left = [jnp.where(past, t[j], a) for t, a in zip(tables, left)]
+        right = [jnp.where(past, t[j + 1], b) for t, b in zip(tables, right)]
+    return left, right
 
 
 class RationalQuadraticSpline(distrax.Bijector):
@@ -112,13 +157,37 @@ class RationalQuadraticSpline(distrax.Bijector):
             raise ValueError(f"min_knot_slope: expected a value in (0, 1), got "
                              f"{min_knot_slope}")
         self._lo, self._hi, self._k = lo, hi, k
-        dtype = params.dtype
-        self._x_pos = _bin_edges(params[..., :k], lo, hi, min_bin_size)
-        self._y_pos = _bin_edges(params[..., k:2 * k], lo, hi, min_bin_size)
-        offset = np.log(np.expm1(1.0 - min_knot_slope))
-        inner = jax.nn.softplus(params[..., 2 * k + 1:3 * k] + offset) + min_knot_slope
-        ones = jnp.ones(params.shape[:-1] + (1,), dtype)
-        self._slopes = jnp.concatenate([ones, inner.astype(dtype), ones], axis=-1)
+        self._min_knot_slope = float(min_knot_slope)
+        self._min_bin_size = float(min_bin_size)
+        self._params = params
+
+    def _raw_slopes_stacked(self):
+        """The unconstrained knot-slope parameters (..., K+1), the boundary ones 0 (slope
+        1): only the two knots of a point's bin go through the softplus."""
+        k, p = self._k, self._params
+        zeros = jnp.zeros(p.shape[:-1] + (1,), p.dtype)
+        return jnp.concatenate([zeros, p[..., 2 * k + 1:3 * k], zeros], axis=-1)
+
+    def _tables_stacked(self):
+        k, p, m = self._k, self._params, self._min_bin_size
+        return (_knots_stacked(p[..., :k], self._lo, self._hi, m),
+                _knots_stacked(p[..., k:2 * k], self._lo, self._hi, m),
+                self._raw_slopes_stacked())
+
+    def _tables_unrolled(self, batch):
+        k, m = self._k, self._min_bin_size
+        p = jnp.broadcast_to(self._params, batch + self._params.shape[-1:])
+        # split (not indexing): its gradient is one concatenation, not 3K+1 pads
+        columns = [c[..., 0] for c in jnp.split(p, 3 * k + 1, axis=-1)]
+        zero = jnp.zeros_like(columns[0])
+        return (_knots_unrolled(columns[:k], self._lo, self._hi, m),
+                _knots_unrolled(columns[k:2 * k], self._lo, self._hi, m),
+                [zero] + columns[2 * k + 1:3 * k] + [zero])
+
+    def _slope(self, raw):
+        """Knot slope ``softplus(raw + c) + s`` (1 for ``raw = 0``)."""
+        s = self._min_knot_slope
+        return jax.nn.softplus(raw + np.log(np.expm1(1.0 - s))) + s
 
     @property
     def num_bins(self) -> int:
@@ -127,34 +196,37 @@ class RationalQuadraticSpline(distrax.Bijector):
     @property
     def x_pos(self) -> jax.Array:
         """Knot positions on the input axis (..., K+1)."""
-        return self._x_pos
+        return self._tables_stacked()[0]
 
     @property
     def y_pos(self) -> jax.Array:
         """Knot positions on the output axis (..., K+1)."""
-        return self._y_pos
+        return self._tables_stacked()[1]
 
     @property
     def knot_slopes(self) -> jax.Array:
         """Slopes at the knots (..., K+1); the first and last are 1."""
-        return self._slopes
+        return self._slope(self._raw_slopes_stacked())
 
-    def _prepare(self, v, knots):
-        """Broadcast ``v`` (...) against the spline's tables; return ``v``, the in-range
-        mask and the bin's (left, right) entries of (x_pos, y_pos, knot_slopes)."""
+    def _prepare(self, v, axis: int):
+        """Broadcast ``v`` (...) against the spline's parameters; return ``v``, the
+        in-range mask and the bin's (left, right) entries of (x knots, y knots, knot
+        slopes), the bin found on the knots of ``axis`` (0: x, 1: y)."""
         v = jnp.asarray(v)
-        batch = jnp.broadcast_shapes(v.shape, knots.shape[:-1])
+        batch = jnp.broadcast_shapes(v.shape, self._params.shape[:-1])
         v = jnp.broadcast_to(v, batch)
-        tables = [jnp.broadcast_to(t, batch + t.shape[-1:])
-                  for t in (self._x_pos, self._y_pos, self._slopes)]
-        knots = jnp.broadcast_to(knots, batch + knots.shape[-1:])
-        left, right = _bin_params(v, knots, tables)
+        if int(np.prod(batch, dtype=np.int64)) >= _UNROLL_MIN_SIZE:
+            tables = self._tables_unrolled(batch)
+            (xk, yk, rk), (xk1, yk1, rk1) = _select_unrolled(v, tables[axis], list(tables))
+        else:
+            tables = [jnp.broadcast_to(t, batch + t.shape[-1:]) for t in self._tables_stacked()]
+            (xk, yk, rk), (xk1, yk1, rk1) = _select_stacked(v, tables[axis], tables)
         in_range = (v > self._lo) & (v < self._hi)
-        return v, in_range, left, right
+        return v, in_range, (xk, yk, self._slope(rk)), (xk1, yk1, self._slope(rk1))
 
     def forward_and_log_det(self, x):
         """``y = f(x)`` and ``log f'(x)`` elementwise, shapes (...)."""
-        x, in_range, (xk, yk, dk), (xk1, yk1, dk1) = self._prepare(x, self._x_pos)
+        x, in_range, (xk, yk, dk), (xk1, yk1, dk1) = self._prepare(x, 0)
         width, height = xk1 - xk, yk1 - yk
         slope = height / width
         xi = jnp.clip((x - xk) / width, 0.0, 1.0)
@@ -162,12 +234,12 @@ class RationalQuadraticSpline(distrax.Bijector):
         den = slope + (dk1 + dk - 2.0 * slope) * xi1mxi
         y = yk + height * (slope * xi * xi + dk * xi1mxi) / den
         num = slope * slope * (dk1 * xi * xi + 2.0 * slope * xi1mxi + dk * (1.0 - xi) ** 2)
-        log_det = jnp.log(num) - 2.0 * jnp.log(den)
+        log_det = jnp.log(num / (den * den))
         return jnp.where(in_range, y, x), jnp.where(in_range, log_det, 0.0)
 
     def inverse_and_log_det(self, y):
         """``x = f^{-1}(y)`` and ``log |d f^{-1}/dy|`` elementwise, shapes (...)."""
-        y, in_range, (xk, yk, dk), (xk1, yk1, dk1) = self._prepare(y, self._y_pos)
+        y, in_range, (xk, yk, dk), (xk1, yk1, dk1) = self._prepare(y, 1)
         width, height = xk1 - xk, yk1 - yk
         slope = height / width
         omega = jnp.clip((y - yk) / height, 0.0, 1.0)
@@ -189,5 +261,5 @@ class RationalQuadraticSpline(distrax.Bijector):
         xi1mxi = xi * (1.0 - xi)
         den = slope + slopes_term * xi1mxi
         num = slope * slope * (dk1 * xi * xi + 2.0 * slope * xi1mxi + dk * (1.0 - xi) ** 2)
-        log_det = 2.0 * jnp.log(den) - jnp.log(num)
+        log_det = jnp.log((den * den) / num)
         return jnp.where(in_range, x, y), jnp.where(in_range, log_det, 0.0)

@@ -1,5 +1,5 @@
 """Linear and χ² fits: least squares with covariance, polynomials, curve_fit,
-ridge/lasso, logistic regression, and loss landscapes.
+ridge/lasso and logistic regression.
 
 * :func:`lstsq_fit` — weighted linear least squares by QR/SVD, covariance
   ``(AᵀWA)⁻¹``, χ², dof, p-value (:class:`LinearFit`).
@@ -7,24 +7,21 @@ ridge/lasso, logistic regression, and loss landscapes.
   with **increasing**-power coefficients (``numpy.polyfit`` is decreasing).
 * :func:`curve_fit` — nonlinear χ² fit by Levenberg–Marquardt (:class:`CurveFit`);
   :func:`breit_wigner` — a resonance model to fit.
-* :func:`ridge`, :func:`lasso`, :func:`regularisation_path`.
+* :func:`ridge`, :func:`lasso`, :func:`regularization_path`.
 * :func:`logistic_regression` (binary/softmax, L-BFGS) with
   :func:`logistic_predict_proba`, :func:`logistic_predict` (:class:`LogisticFit`).
-* :func:`loss_surface`, :func:`gradient_descent` (:class:`Trajectory`).
-* :func:`double_descent` — random-features regression (:func:`init_feature_map`,
-  :func:`apply_features`, :func:`min_norm_lstsq`) swept across the interpolation threshold.
+
+Loss surfaces, gradient-descent paths and random-features double descent are in
+:mod:`jaxphys.dynamics`.
 """
 
 from jaxphys.linear._breit_wigner import breit_wigner
 from jaxphys.linear._curve_fit import CurveFit, curve_fit
-from jaxphys.linear._landscape import Trajectory, gradient_descent, loss_surface
 from jaxphys.linear._logistic import (LogisticFit, logistic_predict, logistic_predict_proba,
                                       logistic_regression)
 from jaxphys.linear._lstsq import LinearFit, chi2_sf, lstsq_fit
-from jaxphys.linear._random_features import (DoubleDescent, FeatureMap, apply_features,
-                                             double_descent, init_feature_map, min_norm_lstsq)
 from jaxphys.linear._poly import design_matrix_poly, polyfit, polyval
-from jaxphys.linear._regularised import lasso, regularisation_path, ridge
+from jaxphys.linear._regularized import lasso, regularization_path, ridge
 
 __all__ = [
     "LinearFit",
@@ -38,18 +35,9 @@ __all__ = [
     "breit_wigner",
     "ridge",
     "lasso",
-    "regularisation_path",
+    "regularization_path",
     "LogisticFit",
     "logistic_regression",
     "logistic_predict_proba",
     "logistic_predict",
-    "loss_surface",
-    "Trajectory",
-    "gradient_descent",
-    "FeatureMap",
-    "init_feature_map",
-    "apply_features",
-    "min_norm_lstsq",
-    "DoubleDescent",
-    "double_descent",
 ]

@@ -12,8 +12,11 @@ Objective, with ``n`` examples ``(x_i, y_i)``:
 
 The intercept ``b`` is not penalised. This is scikit-learn's
 ``LogisticRegression(C=1/(n·l2))`` objective divided by ``n·C`` (``l2 = 0`` is
-``C = inf``). The minimisation is ``optax.lbfgs`` with its zoom line search,
-run to a gradient-norm tolerance inside a jitted ``lax.while_loop``.
+``C = inf``). The minimisation is ``optax.lbfgs`` with its zoom line search
+(Liu & Nocedal 1989, "On the limited memory BFGS method for large scale
+optimization"), run through the library's one step and loop
+(``jaxphys.core.make_train_step`` on a ``TrainState`` carrying the optimiser,
+``run_steps``) to a gradient-norm tolerance, all inside one jitted function.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import optax.tree_utils as otu
 
 from jaxphys._checks import (as_array, as_int, as_tolerance, check_finite, check_positive,
                              check_same_length, is_concrete)
+from jaxphys.core import TrainState, make_train_step, run_steps
 from jaxphys.linear._lstsq import _float_dtype
 
 __all__ = ["LogisticFit", "logistic_regression", "logistic_predict_proba", "logistic_predict"]
@@ -40,7 +44,7 @@ class LogisticFit(NamedTuple):
     Attributes:
         weights: ``(d,)`` for binary, ``(d, C)`` for softmax regression (float).
         bias: ``()`` for binary, ``(C,)`` for softmax regression (float).
-        n_iter: ``()`` int32, L-BFGS iterations taken.
+        n_iter: ``()`` int32, optimiser iterations (train steps) taken.
         converged: ``()`` bool, True if the gradient norm fell below ``tol``.
         loss: ``()`` float, the final objective (mean cross-entropy + L2 term).
     """
@@ -68,48 +72,75 @@ def _objective(params, x, y, l2, n_classes):
     return jnp.mean(ce) + 0.5 * l2 * jnp.sum(weights * weights)
 
 
-@partial(jax.jit, static_argnames=("n_classes",))
-def _fit_lbfgs(x, y, l2, n_classes, max_iter, tol):
-    d = x.shape[1]
-    dtype = x.dtype
+#: The default optimiser: one object, so that the jitted solver compiles once per shape.
+_LBFGS = optax.lbfgs()
+#: Steps per ``run_steps`` call between two convergence checks of the outer loop.
+_CHUNK = 16
+
+
+def _loss(l2, n_classes):
+    """The loss contract ``loss_fn(params, batch, key) -> (objective, {})`` on
+    ``batch = {'x': (n, d), 'y': (n,)}``, ``params = (weights, bias)``."""
+    def loss_fn(params, batch, key):
+        del key                                           # deterministic objective
+        return _objective(params, batch["x"], batch["y"], l2, n_classes), {}
+    return loss_fn
+
+
+def _zero_params(d, n_classes, dtype):
     if n_classes == 2:
-        params = (jnp.zeros((d,), dtype), jnp.zeros((), dtype))
-    else:
-        params = (jnp.zeros((d, n_classes), dtype), jnp.zeros((n_classes,), dtype))
+        return (jnp.zeros((d,), dtype), jnp.zeros((), dtype))
+    return (jnp.zeros((d, n_classes), dtype), jnp.zeros((n_classes,), dtype))
 
-    def fun(p):
-        return _objective(p, x, y, l2, n_classes)
 
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(fun)
+@partial(jax.jit, static_argnames=("n_classes", "optimizer"))
+def _fit_lbfgs(x, y, l2, n_classes, max_iter, tol, optimizer=_LBFGS):
+    """Train steps from zero until ``‖∇L‖ < tol`` (at least one step) or ``max_iter`` steps.
 
-    def body(carry):
-        p, state = carry
-        value, grad = value_and_grad(p, state=state)
-        updates, state = opt.update(grad, state, p, value=value, grad=grad, value_fn=fun)
-        return optax.apply_updates(p, updates), state
+    The step is ``make_train_step(loss)`` on a ``TrainState`` carrying ``optimizer``;
+    once the stopping rule holds it leaves the state as it is, so ``state.step`` is the
+    number of iterations. ``run_steps`` runs it in chunks of ``_CHUNK`` steps inside a
+    ``lax.while_loop`` that stops after the chunk in which the rule first holds
+    (``max_iter`` stays a traced argument)."""
+    loss_fn = _loss(l2, n_classes)
+    data = {"x": x, "y": y}
+    train_step = make_train_step(loss_fn, jit=False)
 
-    def cond(carry):
-        _, state = carry
-        count = otu.tree_get(state, "count")
-        grad_norm = otu.tree_norm(otu.tree_get(state, "grad"))
-        return (count == 0) | ((count < max_iter) & (grad_norm >= tol))
+    def grad_norm(params):
+        return otu.tree_norm(jax.grad(lambda p: loss_fn(p, data, None)[0])(params))
 
-    params, state = jax.lax.while_loop(cond, body, (params, opt.init(params)))
-    grad_norm = otu.tree_norm(otu.tree_get(state, "grad"))
-    count = otu.tree_get(state, "count").astype(jnp.int32)
-    return LogisticFit(weights=params[0], bias=params[1], n_iter=count,
-                       converged=grad_norm < tol, loss=fun(params))
+    def finished(state):
+        return (state.step >= max_iter) | ((state.step > 0) & (grad_norm(state.params) < tol))
+
+    def step(state, batch, key):
+        skip_metrics = jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype),
+                                    jax.eval_shape(train_step, state, batch, key)[1])
+        return jax.lax.cond(finished(state), lambda: (state, skip_metrics),
+                            lambda: train_step(state, batch, key))
+
+    def chunk(state):
+        # full batch and a key-free loss: the loop's key has no effect
+        return run_steps(step, state, data, jax.random.key(0), n_steps=_CHUNK)[0]
+
+    state = TrainState.create(_zero_params(x.shape[1], n_classes, x.dtype), optimizer)
+    state = jax.lax.while_loop(lambda s: ~finished(s), chunk, state)
+    params = state.params
+    return LogisticFit(weights=params[0], bias=params[1], n_iter=state.step.astype(jnp.int32),
+                       converged=grad_norm(params) < tol, loss=loss_fn(params, data, None)[0])
 
 
 def logistic_regression(X: Any, y: Any, *, n_classes: int = 2, l2: Any = 0.0,
-                        max_iter: int = 500, tol: float = 1e-6) -> LogisticFit:
+                        max_iter: int = 500, tol: float = 1e-6,
+                        optimizer: optax.GradientTransformation | None = None) -> LogisticFit:
     r"""Fit binary or softmax (multinomial) logistic regression by L-BFGS.
 
     Minimises the mean cross-entropy plus ``(l2/2)‖w‖²`` (intercept not
-    penalised), see the module docstring for the formulas, with
-    ``optax.lbfgs`` (zoom line search) in a jitted ``lax.while_loop`` until the
-    gradient norm is below ``tol`` or ``max_iter`` iterations.
+    penalised), see the module docstring for the formulas, from zero weights
+    with ``optax.lbfgs`` (zoom line search): full-batch steps of
+    ``jaxphys.core.make_train_step`` run by ``jaxphys.core.run_steps``, in one
+    jitted call, until the gradient norm is below ``tol`` or ``max_iter`` steps.
+    This is a convex solve to a tolerance, not a training run: it returns the
+    solution (:class:`LogisticFit`), not a ``FitResult``.
 
     Relation to scikit-learn: ``LogisticRegression(C=1/(n·l2))`` (``C=inf``
     for ``l2=0``) minimises the same objective times ``n·C``; the optimum is
@@ -125,6 +156,9 @@ def logistic_regression(X: Any, y: Any, *, n_classes: int = 2, l2: Any = 0.0,
         l2: ``()`` L2 strength ``≥ 0`` on the weights (traced: no recompile).
         max_iter: maximum number of L-BFGS iterations (traced).
         tol: gradient-norm tolerance (> 0).
+        optimizer: an optax transformation to use instead of the default
+            ``optax.lbfgs()`` (a first-order one may need many more iterations).
+            The compiled solver is cached per optimiser object: reuse the object.
 
     Returns:
         :class:`LogisticFit` ``(weights, bias, n_iter, converged, loss)``;
@@ -159,12 +193,18 @@ def logistic_regression(X: Any, y: Any, *, n_classes: int = 2, l2: Any = 0.0,
     check_positive(l2_arr, "l2", strict=False)
     max_it = as_int(max_iter, "max_iter", minimum=1)
     tol_arr = as_tolerance(tol)
+    if optimizer is None:
+        optimizer = _LBFGS
+    elif not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer: expected an optax.GradientTransformation (e.g. "
+                        f"optax.lbfgs()), got {type(optimizer).__name__}")
 
     dtype = _float_dtype(x)
     x = x.astype(dtype)
     y_arr = labels.astype(dtype) if n_cls == 2 else labels.astype(jnp.int32)
     return _fit_lbfgs(x, y_arr, l2_arr.astype(dtype), n_cls,
-                      jnp.asarray(max_it, jnp.int32), tol_arr.astype(dtype))
+                      jnp.asarray(max_it, jnp.int32), tol_arr.astype(dtype),
+                      optimizer=optimizer)
 
 
 def _check_fit_x(fit: LogisticFit, X: Any) -> jax.Array:

@@ -44,3 +44,25 @@ def check_class_range(x: jax.Array, name: str, n_classes: int) -> None:
 def float_dtype() -> Any:
     """The default floating dtype (float32, or float64 under x64)."""
     return jnp.result_type(float)
+
+
+def sample_weights(sample_weight: Any, n: int, dtype: Any = None) -> jax.Array | None:
+    """Checked per-example weights ``(n,)``: finite, >= 0, not all zero; None stays None."""
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight, "sample_weight", ndim=1)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight: expected shape ({n},), one weight per example, got "
+                         f"{tuple(w.shape)}")
+    if not jnp.issubdtype(w.dtype, jnp.inexact):
+        w = w.astype(float_dtype() if dtype is None else dtype)
+    if is_concrete(w):
+        arr = np.asarray(w)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("sample_weight: expected finite weights, found NaN or inf")
+        if np.any(arr < 0):
+            raise ValueError(f"sample_weight: expected non-negative weights, got minimum "
+                             f"{arr.min()!r}")
+        if not np.sum(arr) > 0:
+            raise ValueError("sample_weight: all weights are zero")
+    return w

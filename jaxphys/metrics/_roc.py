@@ -3,7 +3,14 @@
 **Degenerate cases.** The true-positive rate is undefined without positives and
 the false-positive rate without negatives: :func:`roc_curve` then returns NaN
 for the undefined rate and :func:`roc_auc` returns NaN (scikit-learn warns,
-respectively raises). Probabilities given to :func:`log_loss` are clipped to
+respectively raises).
+
+**Weights.** Every function takes optional per-example weights
+``sample_weight`` ``(n,)`` (finite, non-negative, not all zero), with which
+counts become sums of weights, as scikit-learn's ``sample_weight``; the curves
+leave out examples of zero weight (their scores give no threshold).
+
+Probabilities given to :func:`log_loss` are clipped to
 ``[eps, 1 - eps]`` (``eps`` the machine epsilon of their dtype), so a
 confidently wrong prediction costs a large but finite loss.
 """
@@ -19,7 +26,7 @@ import numpy as np
 from jaxphys._checks import as_array, check_finite, is_concrete
 
 from ._common import (check_binary, check_class_range, check_same_shape, float_dtype,
-                      labels_1d)
+                      labels_1d, sample_weights)
 
 
 class RocCurve(NamedTuple):
@@ -49,7 +56,7 @@ def _scores_1d(y_true: Any, scores: Any) -> tuple[jax.Array, jax.Array]:
     return y_true, scores
 
 
-def roc_curve(y_true: Any, scores: Any) -> RocCurve:
+def roc_curve(y_true: Any, scores: Any, *, sample_weight: Any = None) -> RocCurve:
     r"""ROC curve of a binary classifier: TPR against FPR as the threshold sweeps.
 
     An example is selected when :math:`s_i \ge t`. For each threshold t
@@ -57,7 +64,9 @@ def roc_curve(y_true: Any, scores: Any) -> RocCurve:
 
     .. math::
         \mathrm{TPR}(t) = \frac{\#\{i: y_i = 1, s_i \ge t\}}{\#\{y_i = 1\}}, \qquad
-        \mathrm{FPR}(t) = \frac{\#\{i: y_i = 0, s_i \ge t\}}{\#\{y_i = 0\}} .
+        \mathrm{FPR}(t) = \frac{\#\{i: y_i = 0, s_i \ge t\}}{\#\{y_i = 0\}}
+
+    (with weights, each # is a sum of the examples' weights).
 
     Every distinct score gives a point (scikit-learn's
     ``roc_curve(..., drop_intermediate=False)``). Runs on the host (the number
@@ -69,6 +78,7 @@ def roc_curve(y_true: Any, scores: Any) -> RocCurve:
         y_true: binary labels 0/1, shape ``(n,)``.
         scores: real-valued scores, larger meaning "more positive" (a
             probability, logit or likelihood ratio), shape ``(n,)``, finite.
+        sample_weight: optional weights ``(n,)``.
 
     Returns:
         :class:`RocCurve` (fpr, tpr, thresholds).
@@ -79,26 +89,18 @@ def roc_curve(y_true: Any, scores: Any) -> RocCurve:
         ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
     y_true, scores = _scores_1d(y_true, scores)
+    weights = sample_weights(sample_weight, y_true.shape[0])
     if not (is_concrete(y_true) and is_concrete(scores)):
         raise TypeError("roc_curve runs on the host and cannot be traced (jit/vmap); "
                         "use jaxphys.metrics.roc_auc inside jitted code")
-    y = np.asarray(y_true) == 1
-    s = np.asarray(scores)
-    order = np.argsort(-s, kind="stable")
-    s_sorted = s[order]
-    y_sorted = y[order]
-    # The last position of every run of equal scores: all examples of that
-    # score are selected together.
-    last_of_run = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])
-    tp = np.cumsum(y_sorted)[last_of_run]
-    fp = (last_of_run + 1) - tp
-    tp = np.r_[0, tp].astype(np.float64)
-    fp = np.r_[0, fp].astype(np.float64)
+    tp, fp, thresholds = weighted_counts_at_thresholds(y_true, scores, weights)
+    tp = np.r_[0.0, tp]
+    fp = np.r_[0.0, fp]
     n_pos, n_neg = tp[-1], fp[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         tpr = tp / n_pos if n_pos > 0 else np.full_like(tp, np.nan)
         fpr = fp / n_neg if n_neg > 0 else np.full_like(fp, np.nan)
-    thresholds = np.r_[np.inf, s_sorted[last_of_run]]
+    thresholds = np.r_[np.inf, thresholds]
     dt = scores.dtype
     return RocCurve(fpr=jnp.asarray(fpr, dt), tpr=jnp.asarray(tpr, dt),
                     thresholds=jnp.asarray(thresholds, dt))
@@ -140,6 +142,24 @@ def auc(fpr: Any, tpr: Any) -> jax.Array:
     return _trapezoid(fpr, tpr)
 
 
+def weighted_counts_at_thresholds(y_true: Any, scores: Any, weights: Any):
+    """Host side: for each distinct score t (decreasing), the (weighted) numbers of positives
+    and negatives with score >= t; examples of zero weight are left out."""
+    y = np.asarray(y_true) == 1
+    s = np.asarray(scores)
+    w = np.ones(s.shape, np.float64) if weights is None else np.asarray(weights, np.float64)
+    keep = w > 0
+    y, s, w = y[keep], s[keep], w[keep]
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted, w_sorted = s[order], y[order], w[order]
+    # The last position of every run of equal scores: all examples of that
+    # score are selected together.
+    last_of_run = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])
+    tp = np.cumsum(w_sorted * y_sorted)[last_of_run]
+    fp = np.cumsum(w_sorted * ~y_sorted)[last_of_run]
+    return tp, fp, s_sorted[last_of_run]
+
+
 @jax.jit
 def _trapezoid(fpr, tpr):
     dx = fpr[1:] - fpr[:-1]
@@ -147,7 +167,7 @@ def _trapezoid(fpr, tpr):
     return jnp.abs(area)
 
 
-def roc_auc(y_true: Any, scores: Any) -> jax.Array:
+def roc_auc(y_true: Any, scores: Any, *, sample_weight: Any = None) -> jax.Array:
     r"""Area under the ROC curve, computed exactly in O(n log n) and jittable.
 
     The area under the (trapezoid) ROC curve equals the Mann–Whitney
@@ -158,12 +178,15 @@ def roc_auc(y_true: Any, scores: Any) -> jax.Array:
         \mathrm{AUC} = \frac{1}{n_+ n_-}\sum_{i: y_i=1}\left[
         \#\{j: y_j=0, s_j < s_i\} + \tfrac12\#\{j: y_j=0, s_j = s_i\}\right] .
 
-    0.5 is a random classifier, 1 a perfect one. Returns NaN when ``y_true``
-    holds only one class (the AUC is undefined).
+    0.5 is a random classifier, 1 a perfect one. With weights every count is
+    a sum of weights (:math:`n_\pm` the total weights of each class), which
+    equals the trapezoid area under the weighted ROC curve. Returns NaN when
+    ``y_true`` holds only one class (the AUC is undefined).
 
     Args:
         y_true: binary labels 0/1, shape ``(n,)``.
         scores: real-valued scores, shape ``(n,)``, finite.
+        sample_weight: optional weights ``(n,)``.
 
     Returns:
         Scalar float in [0, 1] (or NaN).
@@ -173,14 +196,16 @@ def roc_auc(y_true: Any, scores: Any) -> jax.Array:
         0.75
     """
     y_true, scores = _scores_1d(y_true, scores)
-    return _roc_auc(y_true, scores)
+    weights = sample_weights(sample_weight, y_true.shape[0], scores.dtype)
+    return _roc_auc(y_true, scores, weights)
 
 
 @jax.jit
-def _roc_auc(y_true, scores):
+def _roc_auc(y_true, scores, weights):
     dt = scores.dtype
+    w = jnp.ones(scores.shape, dt) if weights is None else weights.astype(dt)
     pos = (y_true == 1)
-    neg = (~pos).astype(dt)
+    neg = jnp.where(pos, 0.0, w)
     order = jnp.argsort(scores)
     s_sorted = scores[order]
     # neg_before[k] = number of negatives among the k lowest scores
@@ -189,15 +214,15 @@ def _roc_auc(y_true, scores):
     hi = jnp.searchsorted(s_sorted, scores, side="right")
     below = neg_before[lo]
     ties = neg_before[hi] - below
-    n_pos = jnp.sum(pos.astype(dt))
+    n_pos = jnp.sum(jnp.where(pos, w, 0.0))
     n_neg = jnp.sum(neg)
-    wins = jnp.sum(jnp.where(pos, below + 0.5 * ties, 0.0))
+    wins = jnp.sum(jnp.where(pos, w * (below + 0.5 * ties), 0.0))
     den = n_pos * n_neg
     return jnp.where(den > 0, wins / jnp.where(den > 0, den, 1.0), jnp.nan)
 
 
-def log_loss(y_true: Any, prob: Any) -> jax.Array:
-    r"""Mean log-loss (cross-entropy) of predicted probabilities.
+def log_loss(y_true: Any, prob: Any, *, sample_weight: Any = None) -> jax.Array:
+    r"""Mean log-loss (cross-entropy) of predicted probabilities (weighted mean with weights).
 
     Binary (``prob`` of shape ``(n,)``, the probability of class 1):
 
@@ -208,13 +233,16 @@ def log_loss(y_true: Any, prob: Any) -> jax.Array:
 
     Probabilities are clipped to ``[eps, 1 - eps]`` with ``eps`` the machine
     epsilon of their dtype (as scikit-learn does), so p = 0 for a true
-    positive gives a large finite loss, not inf. Given logits, prefer the
-    stable :func:`jaxphys.losses.binary_cross_entropy`.
+    positive gives a large finite loss, not inf. With ``sample_weight`` the mean
+    is :math:`\sum_i w_i \ell_i / \sum_i w_i`. Given logits, prefer the
+    stable :func:`jaxphys.losses.binary_cross_entropy` (per example), reduced
+    with weights by :func:`jaxphys.losses.reduce`.
 
     Args:
         y_true: labels, shape ``(n,)``: 0/1 in the binary case, integers in
             ``[0, C)`` in the multi-class case.
         prob: probabilities in [0, 1] (checked when concrete), shape ``(n,)`` or ``(n, C)``.
+        sample_weight: optional weights ``(n,)``.
 
     Returns:
         Scalar float, nats per example.
@@ -240,17 +268,23 @@ def log_loss(y_true: Any, prob: Any) -> jax.Array:
         check_binary(y_true, "y_true")
     else:
         check_class_range(y_true, "y_true", prob.shape[1])
-    return _log_loss(y_true, prob)
+    return _log_loss(y_true, prob, sample_weights(sample_weight, y_true.shape[0], prob.dtype))
+
+
+def _mean(values, weights):
+    if weights is None:
+        return jnp.mean(values)
+    return jnp.sum(weights * values) / jnp.sum(weights)
 
 
 @jax.jit
-def _log_loss(y_true, prob):
+def _log_loss(y_true, prob, weights):
     eps = jnp.finfo(prob.dtype).eps
     p = jnp.clip(prob, eps, 1.0 - eps)
     if prob.ndim == 1:
         y = y_true.astype(prob.dtype)
-        return -jnp.mean(y * jnp.log(p) + (1.0 - y) * jnp.log1p(-p))
+        return -_mean(y * jnp.log(p) + (1.0 - y) * jnp.log1p(-p), weights)
     n_classes = prob.shape[1]
     idx = jnp.clip(y_true.astype(jnp.int32), 0, n_classes - 1)
     p_true = jnp.take_along_axis(p, idx[:, None], axis=1)[:, 0]
-    return -jnp.mean(jnp.log(p_true))
+    return -_mean(jnp.log(p_true), weights)

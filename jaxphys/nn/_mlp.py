@@ -85,11 +85,12 @@ class MLP(nn.Module):
 
     Training with batch norm through :func:`jaxphys.core.fit`: start from
     ``TrainState.from_variables(variables, opt)`` (``model_state`` holds
-    ``batch_stats``), pass ``has_model_state=True`` and write the loss as
-    ``loss_fn(params, batch, key, model_state)`` returning
-    ``(loss, {'model_state': new})`` with ``y, new = mlp.apply({'params': params,
-    **model_state}, x, train=True, rngs={'dropout': key}, mutable=['batch_stats'])``;
-    evaluate with ``mlp.apply(state.variables, x)`` (eval mode).
+    ``batch_stats``). The loss then receives the flax variables dict and returns a
+    :class:`jaxphys.core.LossAux` with the updated statistics:
+    ``loss_fn(variables, batch, key)`` computes ``y, new = mlp.apply(variables, x,
+    train=True, rngs={'dropout': key}, mutable=['batch_stats'])`` and returns
+    ``(loss, LossAux(metrics, new))``; gradients flow into ``variables['params']``
+    only. Evaluate with ``mlp.apply(state.variables, x)`` (eval mode).
 
     Example:
         >>> import jax, jax.numpy as jnp

@@ -8,17 +8,23 @@ it: ``pip install "jaxphys[plot]"``.
 """
 
 from jaxphys.plot._classification import plot_confusion_matrix, plot_roc
+from jaxphys.plot._corner import plot_corner
 from jaxphys.plot._curves import plot_curves, plot_regularisation_path
 from jaxphys.plot._fit import plot_fit
 from jaxphys.plot._loss import plot_loss_curves, plot_loss_surface
 from jaxphys.plot._mpl import require_matplotlib
+from jaxphys.plot._pp import plot_pp
+from jaxphys.plot._profile import plot_profile
 
 __all__ = [
     "plot_confusion_matrix",
+    "plot_corner",
     "plot_curves",
     "plot_fit",
     "plot_loss_curves",
     "plot_loss_surface",
+    "plot_pp",
+    "plot_profile",
     "plot_regularisation_path",
     "plot_roc",
     "require_matplotlib",

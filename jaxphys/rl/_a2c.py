@@ -1,128 +1,131 @@
-r"""Advantage actor-critic (A2C, synchronous) in one jittable function.
+r"""Advantage actor-critic (A2C, synchronous; Mnih et al. 2016, *Asynchronous methods for
+deep reinforcement learning*).
 
 Each update collects ``n_steps`` steps (default 5) from ``n_envs`` vmapped
-environments and takes one gradient step on
+environments and takes one :func:`jaxphys.core.make_train_step` step on
 
 .. math::
 
     L = -\mathbb{E}[\log\pi(a|s)\, A] + c_v\, \tfrac12 \mathbb{E}[(V(s) - \hat R)^2]
         - c_e\, \mathbb{E}[H(\pi(\cdot|s))],
 
-where :math:`A` are GAE(λ) advantages; ``gae_lambda = 1`` (the default) gives
-the classic n-step returns :math:`\hat R_t = \sum_{k<n} \gamma^k r_{t+k} +
-\gamma^n V(s_{t+n})`, bootstrapped at the rollout end and at truncations, cut at
-terminations.
+where :math:`A` are GAE(λ) advantages; ``gae_lambda = 1`` (the default) gives the
+classic n-step returns :math:`\hat R_t = \sum_{k<n} \gamma^k r_{t+k} + \gamma^n
+V(s_{t+n})`, bootstrapped at the rollout end and at truncations, cut at terminations.
 
-``make_train(env, env_params, config) -> train(key) -> A2CResult``, jittable and
-vmappable over keys; the float fields of the config may be traced arrays.
-``train.policy(params)`` is the greedy policy for ``evaluate``.
+``make_a2c(env, env_params, config, *, network=None) -> Agent`` (the contract of
+:mod:`jaxphys.rl`): sizes in :class:`A2CConfig`, the floats in :class:`A2CHyperparams`.
 
 Example:
     >>> import jax
-    >>> from jaxphys.rl.envs._cartpole import CartPole
-    >>> env = CartPole()
-    >>> train = make_train(env, None, A2CConfig(total_timesteps=800, n_envs=8, hidden=(16,)))
-    >>> jax.jit(train)(jax.random.key(0)).metrics["episode_return"].shape
-    (20,)
+    >>> from jaxphys.rl.envs import CartPole
+    >>> agent = make_a2c(CartPole(), None, A2CConfig(total_timesteps=400, n_envs=8, hidden=(8,)))
+    >>> agent.n_updates, agent.init(jax.random.key(0)).runner.obs.shape
+    (10, (8, 4))
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxphys._checks import check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
-                                         check_rollout_config, episode_summary, gae, init_runner,
-                                         per_update_curve, make_act, make_actor_critic, rollout)
+from jaxphys.core import TrainState, make_train_step
+from jaxphys.rl._agent import NONNEGATIVE, RATE, UNIT, Agent, build_agent, check_config_type
+from jaxphys.rl._networks import policy_network
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advantages,
+                                  check_rollout_config, clipped_adam, flatten_time,
+                                  log_prob_entropy, make_act, set_learning)
+from jaxphys.rl._rollout import episode_metrics, init_runner, rollout
 
-__all__ = ["A2CConfig", "A2CResult", "make_train"]
+__all__ = ["A2CConfig", "A2CHyperparams", "make_a2c"]
 
 
-class A2CConfig(NamedTuple):
-    """A2C hyperparameters.
+@dataclasses.dataclass(frozen=True)
+class A2CConfig:
+    """Static settings of A2C.
 
-    Static: ``total_timesteps``, ``n_envs``, ``n_steps``, ``hidden``, ``activation``.
-    Sweepable (floats or traced scalars): ``learning_rate`` (Adam), ``gamma``,
-    ``gae_lambda``, ``ent_coef``, ``vf_coef``, ``max_grad_norm``.
+    Fields: total_timesteps (environment steps in all), n_envs, n_steps (per environment
+    per update), normalize_advantages (standardise the advantages of each update, as
+    stable-baselines3's option), hidden and activation (default networks).
     """
 
     total_timesteps: int = 100_000
     n_envs: int = 16
     n_steps: int = 5
+    normalize_advantages: bool = False
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+
+
+class A2CHyperparams(NamedTuple):
+    """The floats of A2C one may sweep (float32 scalars).
+
+    Fields: learning_rate (Adam, > 0), gamma ([0, 1]), gae_lambda ([0, 1]), ent_coef (≥ 0),
+    vf_coef (≥ 0), max_grad_norm (> 0).
+    """
+
     learning_rate: Any = 1e-3
     gamma: Any = 0.99
     gae_lambda: Any = 1.0
     ent_coef: Any = 0.01
     vf_coef: Any = 0.5
     max_grad_norm: Any = 0.5
-    hidden: Sequence[int] = (64, 64)
-    activation: str = "tanh"
 
 
-class A2CResult(NamedTuple):
-    """Fields: params (ActorCriticParams); metrics, dict of (n_updates,) arrays:
-    ``episode_return`` (forward-filled), ``n_episodes``, ``env_steps``, ``policy_loss``,
-    ``value_loss``, ``entropy``."""
-
-    params: ActorCriticParams
-    metrics: dict
+SPECS = {"learning_rate": RATE, "gamma": UNIT, "gae_lambda": UNIT, "ent_coef": NONNEGATIVE,
+         "vf_coef": NONNEGATIVE, "max_grad_norm": RATE}
 
 
-def make_train(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig()):
-    """Build ``train(key) -> A2CResult`` (see the module docstring)."""
-    batch_size, n_updates = check_rollout_config(config, A2CConfig)
-    cfg = config
-    check_float(cfg.learning_rate, "learning_rate", low=0.0, strict_low=True)
-    check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
-    check_float(cfg.gae_lambda, "gae_lambda", low=0.0, high=1.0)
-    check_float(cfg.ent_coef, "ent_coef", low=0.0)
-    check_float(cfg.vf_coef, "vf_coef", low=0.0)
-    check_float(cfg.max_grad_norm, "max_grad_norm", low=0.0, strict_low=True)
+def make_a2c(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig(), *,
+             network: Any = None) -> Agent:
+    """Build the A2C :class:`~jaxphys.rl.Agent` (see the module docstring; ``network`` as
+    for :func:`jaxphys.rl.make_ppo`)."""
+    config = check_config_type(config, A2CConfig)
+    batch_size, n_updates = check_rollout_config(config)
     env_params = env.default_params() if env_params is None else env_params
-    net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    value_b = jax.vmap(net.value, in_axes=(None, 0))
-    dist_b = jax.vmap(net.dist, in_axes=(None, 0))
+    net = policy_network(env, env_params, network, hidden=config.hidden,
+                         activation=config.activation)
+    tx = clipped_adam(eps=1e-5)
 
-    def loss_fn(params, batch):
-        obs, action, adv, target = batch
-        d = dist_b(params.actor, obs)
-        entropy = jnp.mean(d.entropy())
-        pg = -jnp.mean(d.log_prob(action) * adv)
-        vloss = 0.5 * jnp.mean((value_b(params.critic, obs) - target) ** 2)
-        loss = pg + cfg.vf_coef * vloss - cfg.ent_coef * entropy
-        return loss, {"policy_loss": pg, "value_loss": vloss, "entropy": entropy}
+    def loss_fn(params, batch, key):
+        (obs, action, adv, target), hp = batch
+        if config.normalize_advantages:
+            adv = (adv - jnp.mean(adv)) / (jnp.std(adv) + 1e-8)
+        log_prob, entropy = log_prob_entropy(net, params, obs, action)
+        entropy = jnp.mean(entropy)
+        policy_loss = -jnp.mean(log_prob * adv)
+        value = jax.vmap(net.value, in_axes=(None, 0))(params, obs)
+        value_loss = 0.5 * jnp.mean((value - target) ** 2)
+        loss = policy_loss + hp.vf_coef * value_loss - hp.ent_coef * entropy
+        return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
 
-    def train(key: jax.Array) -> A2CResult:
-        check_key(key)
-        key_init, key_env, key_loop = jax.random.split(key, 3)
-        params = net.init(key_init)
-        tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm),
-                         optax.adam(jnp.asarray(cfg.learning_rate, jnp.float32), eps=1e-5))
-        opt_state = tx.init(params)
-        runner = init_runner(key_env, env, env_params, cfg.n_envs)
+    gradient_step = make_train_step(loss_fn, jit=False)
 
-        def update(carry, _):
-            params, opt_state, runner, k = carry
-            k, key_roll = jax.random.split(k)
-            runner, traj = rollout(key_roll, env, env_params, make_act(net, params), runner,
-                                   cfg.n_steps)
-            next_value = jax.vmap(value_b, in_axes=(None, 0))(params.critic, traj.final_obs)
-            adv, target = gae(traj.reward, traj.value, next_value, traj.terminated, traj.done,
-                              cfg.gamma, cfg.gae_lambda)
-            batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]),
-                                 (traj.obs, traj.action, adv, target))
-            grads, stats = jax.grad(loss_fn, has_aux=True)(params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
-            stats["episode_return"], stats["n_episodes"] = episode_summary(traj)
-            return (params, opt_state, runner, k), stats
+    def init(key, hp):
+        key_net, key_env = jax.random.split(key)
+        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
+                                   hp.max_grad_norm)
+        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
+                             init_runner(key_env, env, env_params, config.n_envs), hp)
 
-        (params, _, _, _), metrics = jax.lax.scan(
-            update, (params, opt_state, runner, key_loop), None, length=n_updates)
-        return A2CResult(params, per_update_curve(metrics, batch_size))
+    def step(state, batch, key):
+        hp = state.hparams
+        key_rollout, key_step = jax.random.split(key)
+        train_state = set_learning(state.train_state, hp.learning_rate, hp.max_grad_norm)
+        runner, traj = rollout(key_rollout, env, env_params, make_act(net, train_state.params),
+                               state.runner, config.n_steps)
+        adv, target = advantages(net, train_state.params, traj, hp.gamma, hp.gae_lambda)
+        data = flatten_time((traj.obs, traj.action, adv, target))
+        train_state, metrics = gradient_step(train_state, (data, hp), key_step)
+        metrics |= episode_metrics(traj)
+        metrics["env_steps"] = (state.step + 1) * batch_size
+        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
 
-    return attach_policy(train, net, cfg)
+    def policy(params, deterministic):
+        return actor_critic_policy(net, params, deterministic)
+
+    return build_agent("a2c", config, A2CHyperparams, A2CHyperparams(), SPECS, OnPolicyState,
+                       init, step, n_updates, policy, net)

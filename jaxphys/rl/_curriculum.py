@@ -1,27 +1,27 @@
 """Sparse rewards and a goal-distance curriculum for tabular Q-learning.
 
 The sparse task (``sparse_maze``): a grid-world maze whose only reward is +1 on
-reaching the goal (no step cost, no shaping), with the episodes starting far
-from the goal and truncated after ``max_steps`` steps. A plain ε-greedy
-Q-learner starts with Q ≡ 0: until it stumbles on the goal its greedy policy is
-a random walk, which needs of order (distance)² steps in a corridor, far more
-than an episode allows, so it almost never sees a reward and learns nothing
-within its budget.
+reaching the goal (no step cost, no shaping), with the episodes starting far from the
+goal and truncated after ``max_steps`` steps. A plain ε-greedy Q-learner starts with
+Q ≡ 0: until it stumbles on the goal its greedy policy is a random walk, which needs of
+order (distance)² steps in a corridor, far more than an episode allows, so it almost
+never sees a reward and learns nothing within its budget.
 
-The curriculum (``make_curriculum_train``) trains the same learner, with the
-same number of environment steps, on a sequence of start distributions of
-growing goal distance: stage k starts uniformly on the free cells at most
-``distances[k]`` moves from the goal (``GridWorld.goal_distances``), the last
-stage on the task's own start distribution. Near the goal a random walk finds
-the reward, and the values learned there guide the agent across the next,
-longer stage. The learner advances when the exponential moving average of its
-training-episode success (weight ``ema_rate`` per finished episode) reaches
-``advance_at``. Only the start distribution, an array in ``GridWorldParams``,
-changes, so the whole curriculum runs in one ``lax.scan`` and vmaps over seeds.
+The curriculum agent (``make_curriculum``, after Florensa et al. 2017, *Reverse
+curriculum generation for reinforcement learning*) trains the same learner, with the
+same number of environment steps, on a sequence of start distributions of growing goal
+distance: stage k starts uniformly on the free cells at most ``distances[k]`` moves from
+the goal (``GridWorld.goal_distances``), the last stage on the task's own start
+distribution. Near the goal a random walk finds the reward, and the values learned there
+guide the agent across the next, longer stage. The learner advances when the
+exponential moving average of its training-episode success (weight ``ema_rate`` per
+finished episode) reaches ``advance_at``. The stage start weights are a hyperparameter
+array (``hparams.starts``): the plain agent is the same agent with every stage equal to
+the task's start (``plain_starts``), so both vmap through one compilation.
 
-Evaluation (both agents): the greedy policy on the task's own start
-distribution every ``config.eval_every`` steps; ``success_rate(result)`` is the
-fraction of evaluation episodes that reach the goal.
+Evaluation (both agents): the greedy policy on the task's own start distribution every
+``config.eval_every`` steps (metric ``eval_success``, the fraction of evaluation
+episodes that reach the goal; :func:`jaxphys.rl.evaluations` picks the evaluation steps).
 
 Example:
     >>> import jax
@@ -33,18 +33,23 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+import dataclasses
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-from jaxphys._checks import as_int, check_key, is_concrete
-from jaxphys.rl._evaluate import evaluate
-from jaxphys.rl._tabular_learning import (QLearningConfig, _check_q_config, _final_q, _mask_fn,
-                                          _q_step, greedy_policy)
+
+from jaxphys._checks import as_int
+from jaxphys.rl._agent import Agent, HyperparamSpec, build_agent, check_config_type
+from jaxphys.rl._rollout import RunnerState, episode_metrics, init_runner, rollout
+from jaxphys.rl._tabular_learning import (Q_SPECS, QLearningHyperparams, action_mask_fn,
+                                          check_discrete, check_no_network, check_q_config,
+                                          evaluation_metrics, greedy_policy, initial_table,
+                                          q_learner)
 from jaxphys.rl.envs._gridworld import GridWorld
 
-__all__ = ["SPARSE_MAZE", "sparse_maze", "CurriculumResult", "curriculum_starts",
-           "plain_starts", "make_curriculum_train"]
+__all__ = ["SPARSE_MAZE", "sparse_maze", "CurriculumConfig", "CurriculumHyperparams",
+           "CurriculumState", "curriculum_starts", "plain_starts", "make_curriculum"]
 
 # A serpentine maze: the start region (S) lies at the far end of the corridor.
 SPARSE_MAZE = (
@@ -62,29 +67,73 @@ def sparse_maze(*, slip: float = 0.0, max_steps: int = 60) -> GridWorld:
                      pit_reward=0.0, max_steps=max_steps)
 
 
-class CurriculumResult(NamedTuple):
-    """A curriculum run: the ``QLearningResult`` fields plus the stage trace.
+@dataclasses.dataclass(frozen=True)
+class CurriculumConfig:
+    """Static settings of the curriculum learner: those of
+    :class:`~jaxphys.rl.QLearningConfig` (``n_steps`` is the whole budget, shared by all
+    stages) and ``distances``, increasing positive ints, the largest goal distance of
+    each stage (the task itself is one stage more)."""
+
+    n_steps: int = 10_000
+    exploration: str = "epsilon_greedy"
+    lr_schedule: str = "constant"
+    eval_every: int = 0
+    eval_episodes: int = 16
+    eval_max_steps: int = 200
+    distances: Sequence[int] = (2, 4, 8, 12, 16, 20, 24)
+
+
+class CurriculumHyperparams(NamedTuple):
+    """The Q-learning hyperparameters (:class:`~jaxphys.rl.QLearningHyperparams`) and
+    advance_at (success average that moves to the next stage, (0, 1]), ema_rate (weight
+    of each finished episode in the average, (0, 1]), starts ((K + 1, H, W) float32 start
+    weights of the stages, ≥ 0; :func:`curriculum_starts` or :func:`plain_starts`)."""
+
+    learning_rate: Any = 0.1
+    gamma: Any = 0.99
+    lr_decay: Any = 0.0
+    lr_power: Any = 1.0
+    epsilon: Any = 0.1
+    kappa: Any = 1.0
+    initial_q: Any = 0.0
+    advance_at: Any = 0.8
+    ema_rate: Any = 0.1
+    starts: Any = None
+
+
+class CurriculumState(NamedTuple):
+    """The state of the curriculum learner.
 
     Fields:
-        q_values, visits, step_rewards, step_dones, eval_steps, eval_returns: as in
-            ``QLearningResult`` (evaluation always on the task's start distribution).
-        stages: (n_steps,) int32, the curriculum stage at every training step
-            (``len(distances)`` is the task itself).
+        step: int32 scalar, environment steps done.
+        table: (S, A) float32 Q-values. visits: (S, A) int32 update counts.
+        runner: one environment. stage: int32 scalar, the current stage
+            (``len(distances)`` is the task). success_average: float32 scalar, the moving
+            average of the current stage's episode success. hparams.
     """
 
-    q_values: jax.Array
+    step: jax.Array
+    table: jax.Array
     visits: jax.Array
-    step_rewards: jax.Array
-    step_dones: jax.Array
-    eval_steps: jax.Array
-    eval_returns: jax.Array
-    stages: jax.Array
+    runner: RunnerState
+    stage: jax.Array
+    success_average: jax.Array
+    hparams: Any
+
+    @property
+    def params(self) -> jax.Array:
+        """The Q table (what ``agent.policy`` acts on)."""
+        return self.table
+
+    @property
+    def q_values(self) -> jax.Array:
+        """Alias of ``table``."""
+        return self.table
 
 
 def curriculum_starts(env: GridWorld, env_params: Any, distances: Sequence[int]) -> jax.Array:
-    """(K + 1, H, W) float32 start weights: stage k uniform on the free, non-terminal
-    cells with 1 ≤ goal distance ≤ ``distances[k]``; the last stage is
-    ``env_params.start``."""
+    """(K + 1, H, W) float32 start weights: stage k uniform on the free, non-terminal cells
+    with 1 ≤ goal distance ≤ ``distances[k]``; the last stage is ``env_params.start``."""
     d = env.goal_distances(env_params)
     free = ~(env_params.walls | env_params.goal | env_params.pits)
     stages = [jnp.where(free & (d >= 1) & (d <= float(k)), 1.0, 0.0) for k in distances]
@@ -94,94 +143,72 @@ def curriculum_starts(env: GridWorld, env_params: Any, distances: Sequence[int])
 
 def plain_starts(env_params: Any, n_stages: int) -> jax.Array:
     """(n_stages, H, W): every stage starts on the task's own start distribution (no
-    curriculum), for ``train(key, starts)`` of ``make_curriculum_train``."""
+    curriculum), for ``hparams.starts``."""
     start = jnp.asarray(env_params.start, jnp.float32)
     return jnp.broadcast_to(start[None], (n_stages,) + start.shape)
 
 
-def make_curriculum_train(env: GridWorld, env_params: Any, config: QLearningConfig, *,
-                          distances: Sequence[int] = (2, 4, 8, 12, 16, 20, 24),
-                          advance_at: float = 0.8, ema_rate: float = 0.1
-                          ) -> Callable[..., CurriculumResult]:
-    """Build ``train(key, starts=None) -> CurriculumResult``: Q-learning over a curriculum.
+def make_curriculum(env: GridWorld, env_params: Any = None,
+                    config: CurriculumConfig = CurriculumConfig(), *,
+                    network: Any = None) -> Agent:
+    """Build the curriculum Q-learning :class:`~jaxphys.rl.Agent` (module docstring).
 
-    ``starts`` (K + 1, H, W) overrides the stage start weights of
-    ``curriculum_starts(env, env_params, distances)`` (a traced argument: the
-    plain agent is the same function with every stage equal to the task's start,
-    ``plain_starts``, so both agents vmap through one compilation).
-
-    Args:
-        env: a ``GridWorld`` (its goal reward should be the only positive reward).
-        env_params: the task's params (``None``: defaults); its ``start`` is the last stage.
-        config: the ``QLearningConfig`` of the learner (``n_steps`` is the whole budget,
-            shared by all stages).
-        distances: increasing positive ints, the largest goal distance of each stage.
-        advance_at: success moving average (in (0, 1]) that moves to the next stage.
-        ema_rate: weight in (0, 1] of each finished episode in the moving average.
+    ``env`` must be a ``GridWorld`` (its goal reward the only positive reward);
+    ``env_params.start`` is the last stage; the default ``hparams.starts`` is
+    ``curriculum_starts(env, env_params, config.distances)``.
     """
     if not isinstance(env, GridWorld):
         raise ValueError(f"env: the curriculum needs a GridWorld, got {type(env).__name__}")
-    params = env.default_params() if env_params is None else env_params
-    params = env.check_params(params)
-    parts = _check_q_config(env, params, config)
-    dists = [as_int(k, "distances", minimum=1) for k in distances]
-    if len(dists) == 0 or any(b <= a for a, b in zip(dists, dists[1:])):
-        raise ValueError(f"distances: expected a non-empty increasing sequence, got "
-                         f"{list(distances)}")
-    for name, v in (("advance_at", advance_at), ("ema_rate", ema_rate)):
-        if is_concrete(v) and not 0.0 < float(v) <= 1.0:
-            raise ValueError(f"{name}: expected a value in (0, 1], got {v}")
-    default_starts = curriculum_starts(env, params, dists)
-    last = len(dists)
-    mask = _mask_fn(env, params)
-    eval_every = config.eval_every or config.n_steps
+    config = check_config_type(config, CurriculumConfig)
+    check_no_network(network, "the curriculum learner")
+    check_q_config(config)
+    params = env.check_params(env.default_params() if env_params is None else env_params)
+    n_states, n_actions = check_discrete(env, params)
+    distances = [as_int(k, "config.distances", minimum=1) for k in config.distances]
+    if not distances or any(b <= a for a, b in zip(distances, distances[1:])):
+        raise ValueError(f"config.distances: expected a non-empty increasing sequence, got "
+                         f"{list(config.distances)}")
+    default_starts = curriculum_starts(env, params, distances)
+    last = len(distances)
+    mask = action_mask_fn(env, params)
+    act_fn, learn_fn = q_learner(env, config, mask)
+    specs = dict(Q_SPECS, advance_at=HyperparamSpec(0.0, 1.0, low_open=True),
+                 ema_rate=HyperparamSpec(0.0, 1.0, low_open=True),
+                 starts=HyperparamSpec(0.0, None, shape=tuple(default_starts.shape)))
 
-    def train(key: jax.Array, starts: jax.Array | None = None) -> CurriculumResult:
-        check_key(key)
-        if starts is None:
-            starts = default_starts
-        if tuple(jnp.shape(starts)) != tuple(default_starts.shape):
-            raise ValueError(f"starts: expected shape {tuple(default_starts.shape)}, got "
-                             f"{tuple(jnp.shape(starts))}")
-        reset_key, run_key = jax.random.split(key)
-        stage0 = params._replace(start=starts[0])
-        obs, env_state = env.reset(reset_key, stage0)
-        q = jnp.full((parts.n_states, parts.n_actions), parts.q0, jnp.float32)
-        n = jnp.zeros((parts.n_states, parts.n_actions), jnp.int32)
+    def stage_params(starts, stage):
+        return params._replace(start=starts[stage])
 
-        def step(carry, _):
-            q, n, obs, env_state, t, stage, ema, key = carry
-            key, sub = jax.random.split(key)
-            p_stage = params._replace(start=starts[stage])
-            q, n, obs, env_state, reward, done, terminated = _q_step(
-                env, p_stage, mask, config, parts, sub, q, n, obs, env_state, t)
-            success = jnp.logical_and(terminated, reward > 0).astype(jnp.float32)
-            ema = jnp.where(done, (1.0 - ema_rate) * ema + ema_rate * success, ema)
-            advance = jnp.logical_and(ema >= advance_at, stage < last)
-            stage_new = jnp.where(advance, stage + 1, stage)
-            ema = jnp.where(advance, 0.0, ema)
-            return (q, n, obs, env_state, t + 1, stage_new, ema, key), (reward, done, stage)
+    def init(key, hp):
+        return CurriculumState(jnp.zeros((), jnp.int32),
+                               initial_table(mask, n_states, n_actions, hp.initial_q),
+                               jnp.zeros((n_states, n_actions), jnp.int32),
+                               init_runner(key, env, stage_params(hp.starts, 0), 1),
+                               jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), hp)
 
-        def chunk(carry, _):
-            carry, (rewards, dones, stages) = jax.lax.scan(step, carry, None,
-                                                           length=eval_every)
-            q, key = carry[0], carry[-1]
-            if not config.eval_every:
-                return carry, (rewards, dones, stages, jnp.zeros((0,), jnp.float32))
-            key, eval_key = jax.random.split(key)
-            res = evaluate(eval_key, env, params, greedy_policy(env, params, q),
-                           n_episodes=config.eval_episodes, max_steps=config.eval_max_steps)
-            return carry[:-1] + (key,), (rewards, dones, stages, res.returns)
+    def step(state, batch, key):
+        key_rollout, key_eval = jax.random.split(key)
+        hp = state.hparams
+        runner, traj = rollout(key_rollout, env, stage_params(hp.starts, state.stage),
+                               act_fn(state.table, state.visits, hp), state.runner, 1)
+        q, visits = learn_fn(state.table, state.visits, state.step, hp, traj)
+        done, reward = traj.done[0, 0], traj.reward[0, 0]
+        success = (traj.terminated[0, 0] & (reward > 0)).astype(jnp.float32)
+        average = jnp.where(done, (1.0 - hp.ema_rate) * state.success_average
+                            + hp.ema_rate * success, state.success_average)
+        advance = (average >= hp.advance_at) & (state.stage < last)
+        metrics = {"reward": reward, "done": done, "stage": state.stage,
+                   **episode_metrics(traj), "env_steps": state.step + 1,
+                   **evaluation_metrics(env, params, config, q, state.step + 1, key_eval)}
+        return CurriculumState(state.step + 1, q, visits, runner,
+                               jnp.where(advance, state.stage + 1, state.stage),
+                               jnp.where(advance, 0.0, average), hp), metrics
 
-        init = (q, n, obs, env_state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32),
-                jnp.asarray(0.0, jnp.float32), run_key)
-        carry, (rewards, dones, stages, returns) = jax.lax.scan(
-            chunk, init, None, length=config.n_steps // eval_every)
-        eval_steps = jnp.arange(1, parts.n_evals + 1, dtype=jnp.int32) * eval_every
-        eval_returns = returns.reshape(parts.n_evals, config.eval_episodes if parts.n_evals
-                                       else 0)
-        return CurriculumResult(_final_q(env, params, carry[0]), carry[1], rewards.reshape(-1),
-                                dones.reshape(-1), eval_steps, eval_returns,
-                                stages.reshape(-1))
+    def policy(q, deterministic):
+        if not deterministic:
+            raise ValueError("deterministic: the curriculum learner's policy is greedy")
+        return greedy_policy(env, params, q)
 
-    return train
+    defaults = CurriculumHyperparams(starts=default_starts)
+    return build_agent("curriculum", config, CurriculumHyperparams, defaults, specs,
+                       CurriculumState, init, step, config.n_steps, policy, None)

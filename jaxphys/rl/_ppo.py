@@ -1,8 +1,9 @@
-r"""Proximal policy optimisation (PPO, clipped objective) in one jittable function.
+r"""Proximal policy optimisation (Schulman et al. 2017, clipped objective).
 
-Each update collects ``n_steps`` steps from ``n_envs`` vmapped environments,
-computes GAE advantages (:func:`jaxphys.rl._policy_gradient.gae`) and runs
-``n_epochs`` passes of ``n_minibatches`` shuffled minibatches minimising
+Each update collects ``n_steps`` steps from ``n_envs`` vmapped environments
+(:func:`jaxphys.rl.rollout`), computes GAE advantages (:func:`jaxphys.rl.gae`, bootstrapped
+at truncations) and runs ``n_epochs`` passes of ``n_minibatches`` shuffled minibatches,
+each one :func:`jaxphys.core.make_train_step` step (with the non-finite guard) on
 
 .. math::
 
@@ -11,53 +12,57 @@ computes GAE advantages (:func:`jaxphys.rl._policy_gradient.gae`) and runs
           (V_{\rm old} + \mathrm{clip}(V - V_{\rm old}, \pm\epsilon) - \hat R)^2\big)\big]
         - c_e\, \mathbb{E}[H(\pi(\cdot|s))],
 
-with :math:`\rho = \pi(a|s)/\pi_{\rm old}(a|s)`, advantages normalised per
-minibatch, Adam with global-norm clipping and (optionally) a learning rate
-annealed linearly to zero. Actor and critic are separate tanh MLPs
-(:func:`jaxphys.rl._policy_gradient.make_actor_critic`).
+with :math:`\rho = \pi(a|s)/\pi_{\rm old}(a|s)`, advantages normalised per minibatch,
+Adam after global-norm clipping, the learning rate optionally annealed linearly to 0.
 
-``make_train(env, env_params, config) -> train``; ``train(key) -> PPOResult`` is
-pure and jittable; ``jax.vmap(train)`` trains many seeds at once. The floats of
-the config (learning rate, γ, λ, ε, coefficients) may be traced arrays, so a
-sweep is ``jax.vmap(lambda k, lr: make_train(env, p, cfg._replace(learning_rate=lr))(k))``.
-``train.policy(params)`` is the greedy policy for
-:func:`jaxphys.rl._evaluate.evaluate`; ``train.network`` the actor-critic.
+``make_ppo(env, env_params, config, *, network=None) -> Agent`` (the contract of
+:mod:`jaxphys.rl`): sizes in :class:`PPOConfig`, the floats in :class:`PPOHyperparams`.
 
 Example:
     >>> import jax
-    >>> from jaxphys.rl.envs._cartpole import CartPole
+    >>> from jaxphys.rl.envs import CartPole
     >>> env = CartPole()
-    >>> cfg = PPOConfig(total_timesteps=2048, n_envs=4, n_steps=64, hidden=(16,))
-    >>> train = make_train(env, env.default_params(), cfg)
-    >>> result = jax.jit(train)(jax.random.key(0))
-    >>> result.metrics["episode_return"].shape
-    (8,)
+    >>> agent = make_ppo(env, env.default_params(),
+    ...                  PPOConfig(total_timesteps=1024, n_envs=4, n_steps=64, hidden=(8,)))
+    >>> agent.n_updates, float(agent.default_hparams.clip_eps)
+    (4, 0.2)
+    >>> state = agent.init(jax.random.key(0))        # then agent.train / agent.train_from
+    >>> state.runner.obs.shape, int(state.step)
+    ((4, 4), 0)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxphys._checks import check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
-                                         check_rollout_config, episode_summary, gae, init_runner,
-                                         per_update_curve, make_act, make_actor_critic, rollout)
+from jaxphys.core import TrainState, make_train_step
+from jaxphys.rl._agent import (NONNEGATIVE, RATE, UNIT, Agent, HyperparamSpec, build_agent,
+                               check_config_type)
+from jaxphys.rl._networks import policy_network
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advantages, annealed,
+                                  check_rollout_config, clipped_adam, flatten_time,
+                                  log_prob_entropy, make_act, set_learning)
+from jaxphys.rl._rollout import episode_metrics, init_runner, rollout
 
-__all__ = ["PPOConfig", "PPOResult", "make_train"]
+__all__ = ["PPOConfig", "PPOHyperparams", "make_ppo"]
 
 
-class PPOConfig(NamedTuple):
-    """PPO hyperparameters (defaults: CartPole-v1, as in CleanRL/PureJaxRL).
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Static settings of PPO (defaults: CartPole-v1, as CleanRL and PureJaxRL).
 
-    Static (Python ints/bools/tuples): ``total_timesteps`` (environment steps,
-    summed over envs), ``n_envs``, ``n_steps`` (per env per update), ``n_epochs``,
-    ``n_minibatches``, ``hidden``, ``activation``, ``anneal_lr``.
-    Sweepable (floats or traced scalar arrays): ``learning_rate``, ``gamma``,
-    ``gae_lambda``, ``clip_eps``, ``ent_coef``, ``vf_coef``, ``max_grad_norm``.
+    Fields:
+        total_timesteps: environment steps in all (summed over the environments).
+        n_envs: parallel environments. n_steps: steps per environment per update.
+        n_epochs: passes over each rollout. n_minibatches: minibatches per pass (must
+            divide ``n_envs · n_steps``).
+        anneal_lr: decay the learning rate linearly to 0 over the run.
+        hidden: hidden widths of the default actor and critic MLPs.
+        activation: ``'tanh'`` or ``'relu'`` (default networks).
     """
 
     total_timesteps: int = 500_000
@@ -65,126 +70,127 @@ class PPOConfig(NamedTuple):
     n_steps: int = 128
     n_epochs: int = 4
     n_minibatches: int = 4
-    learning_rate: Any = 2.5e-4
     anneal_lr: bool = True
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+
+
+class PPOHyperparams(NamedTuple):
+    """The floats of PPO one may sweep (float32 scalars; vmap over them).
+
+    Fields: learning_rate (Adam, > 0), gamma (discount, [0, 1]), gae_lambda ([0, 1]),
+    clip_eps (ε of the ratio and value clipping, > 0), ent_coef (c_e ≥ 0), vf_coef
+    (c_v ≥ 0), max_grad_norm (global gradient-norm clipping, > 0).
+    """
+
+    learning_rate: Any = 2.5e-4
     gamma: Any = 0.99
     gae_lambda: Any = 0.95
     clip_eps: Any = 0.2
     ent_coef: Any = 0.01
     vf_coef: Any = 0.5
     max_grad_norm: Any = 0.5
-    hidden: Sequence[int] = (64, 64)
-    activation: str = "tanh"
 
 
-class PPOResult(NamedTuple):
-    """Fields:
-        params: ActorCriticParams of the trained actor and critic.
-        metrics: dict of (n_updates,) arrays: ``episode_return`` (mean return of the
-            episodes that finished during the update, carried forward if none did),
-            ``n_episodes``, ``env_steps`` (cumulative), ``policy_loss``, ``value_loss``,
-            ``entropy``, ``approx_kl``, ``clip_fraction`` (means over minibatches).
+SPECS = {"learning_rate": RATE, "gamma": UNIT, "gae_lambda": UNIT,
+         "clip_eps": HyperparamSpec(0.0, None, low_open=True), "ent_coef": NONNEGATIVE,
+         "vf_coef": NONNEGATIVE, "max_grad_norm": RATE}
+
+
+def ppo_loss(net, params, minibatch, hp):
+    """The clipped PPO loss of one minibatch ``(obs, action, old_log_prob, old_value,
+    advantage, target)``; returns ``(loss, metrics)``."""
+    obs, action, old_log_prob, old_value, adv, target = minibatch
+    log_prob, entropy = log_prob_entropy(net, params, obs, action)
+    entropy = jnp.mean(entropy)
+    log_ratio = log_prob - old_log_prob
+    ratio = jnp.exp(log_ratio)
+    adv = (adv - jnp.mean(adv)) / (jnp.std(adv) + 1e-8)
+    clipped = jnp.clip(ratio, 1.0 - hp.clip_eps, 1.0 + hp.clip_eps)
+    policy_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
+    value = jax.vmap(net.value, in_axes=(None, 0))(params, obs)
+    value_clipped = old_value + jnp.clip(value - old_value, -hp.clip_eps, hp.clip_eps)
+    value_loss = 0.5 * jnp.mean(jnp.maximum((value - target) ** 2,
+                                            (value_clipped - target) ** 2))
+    loss = policy_loss + hp.vf_coef * value_loss - hp.ent_coef * entropy
+    return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+                  "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+                  "clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > hp.clip_eps)
+                                            .astype(jnp.float32))}
+
+
+def make_ppo(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig(), *,
+             network: Any = None) -> Agent:
+    """Build the PPO :class:`~jaxphys.rl.Agent` (see the module docstring).
+
+    Args:
+        env: a :class:`jaxphys.rl.envs.Environment` with Discrete or 1-d Box actions.
+        env_params: its params (None: ``env.default_params()``).
+        config: a :class:`PPOConfig`.
+        network: None (default MLPs), an :class:`~jaxphys.rl.ActorCritic` of two models,
+            or one shared model returning ``(policy_head, value)`` (contract:
+            :mod:`jaxphys.rl`), checked against the action space here.
     """
-
-    params: ActorCriticParams
-    metrics: dict
-
-
-def _check_config(cfg: PPOConfig) -> PPOConfig:
-    batch, _ = check_rollout_config(cfg, PPOConfig, "n_epochs", "n_minibatches")
-    if batch % cfg.n_minibatches:
-        raise ValueError(f"n_minibatches: must divide n_envs * n_steps = {batch}, "
-                         f"got {cfg.n_minibatches}")
-    check_float(cfg.learning_rate, "learning_rate", low=0.0, strict_low=True)
-    check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
-    check_float(cfg.gae_lambda, "gae_lambda", low=0.0, high=1.0)
-    check_float(cfg.clip_eps, "clip_eps", low=0.0, strict_low=True)
-    check_float(cfg.ent_coef, "ent_coef", low=0.0)
-    check_float(cfg.vf_coef, "vf_coef", low=0.0)
-    check_float(cfg.max_grad_norm, "max_grad_norm", low=0.0, strict_low=True)
-    return cfg
-
-
-def make_train(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig()):
-    """Build ``train(key) -> PPOResult`` (see the module docstring)."""
-    cfg = _check_config(config)
+    config = check_config_type(config, PPOConfig)
+    batch_size, n_updates = check_rollout_config(config, "n_epochs", "n_minibatches")
+    if batch_size % config.n_minibatches:
+        raise ValueError(f"config.n_minibatches: must divide n_envs * n_steps = {batch_size}, "
+                         f"got {config.n_minibatches}")
     env_params = env.default_params() if env_params is None else env_params
-    net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    batch_size, n_updates = check_rollout_config(cfg, PPOConfig)
-    mb_size = batch_size // cfg.n_minibatches
-    value_b = jax.vmap(net.value, in_axes=(None, 0))
-    dist_b = jax.vmap(net.dist, in_axes=(None, 0))
+    net = policy_network(env, env_params, network, hidden=config.hidden,
+                         activation=config.activation)
+    minibatch_size = batch_size // config.n_minibatches
+    tx = clipped_adam(eps=1e-5)
 
-    def loss_fn(params, mb):
-        obs, action, old_logp, old_value, adv, target = mb
-        d = dist_b(params.actor, obs)
-        logp = d.log_prob(action)
-        entropy = jnp.mean(d.entropy())
-        log_ratio = logp - old_logp
-        ratio = jnp.exp(log_ratio)
-        adv = (adv - jnp.mean(adv)) / (jnp.std(adv) + 1e-8)
-        pg = -jnp.mean(jnp.minimum(ratio * adv,
-                                   jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv))
-        v = value_b(params.critic, obs)
-        v_clip = old_value + jnp.clip(v - old_value, -cfg.clip_eps, cfg.clip_eps)
-        vloss = 0.5 * jnp.mean(jnp.maximum((v - target) ** 2, (v_clip - target) ** 2))
-        loss = pg + cfg.vf_coef * vloss - cfg.ent_coef * entropy
-        stats = {"policy_loss": pg, "value_loss": vloss, "entropy": entropy,
-                 "approx_kl": jnp.mean((ratio - 1) - log_ratio),
-                 "clip_fraction": jnp.mean((jnp.abs(ratio - 1) > cfg.clip_eps).astype(jnp.float32))}
-        return loss, stats
+    def loss_fn(params, batch, key):
+        minibatch, hp = batch
+        return ppo_loss(net, params, minibatch, hp)
 
-    def train(key: jax.Array) -> PPOResult:
-        check_key(key)
-        key_init, key_env, key_loop = jax.random.split(key, 3)
-        params = net.init(key_init)
-        lr = jnp.asarray(cfg.learning_rate, jnp.float32)
-        steps_per_update = cfg.n_epochs * cfg.n_minibatches
-        if cfg.anneal_lr:
-            def schedule(count):
-                return lr * (1.0 - (count // steps_per_update) / n_updates)
-        else:
-            def schedule(count):
-                return lr
-        tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm),
-                         optax.adam(schedule, eps=1e-5))
-        opt_state = tx.init(params)
-        runner = init_runner(key_env, env, env_params, cfg.n_envs)
+    gradient_step = make_train_step(loss_fn, jit=False)
 
-        def minibatch_step(carry, mb):
-            params, opt_state = carry
-            grads, stats = jax.grad(loss_fn, has_aux=True)(params, mb)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), stats
+    def init(key, hp):
+        key_net, key_env = jax.random.split(key)
+        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
+                                   hp.max_grad_norm)
+        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
+                             init_runner(key_env, env, env_params, config.n_envs), hp)
 
-        def epoch(carry, _):
-            params, opt_state, batch, k = carry
-            k, key_perm = jax.random.split(k)
+    def step(state, batch, key):
+        hp = state.hparams
+        key_rollout, key_epochs = jax.random.split(key)
+        train_state = set_learning(state.train_state,
+                                   annealed(hp.learning_rate, state.step, n_updates,
+                                            config.anneal_lr), hp.max_grad_norm)
+        params = train_state.params
+        runner, traj = rollout(key_rollout, env, env_params, make_act(net, params), state.runner,
+                               config.n_steps)
+        adv, target = advantages(net, params, traj, hp.gamma, hp.gae_lambda)
+        data = flatten_time((traj.obs, traj.action, traj.log_prob, traj.value, adv, target))
+
+        def epoch(train_state, key_epoch):
+            key_perm, key_steps = jax.random.split(key_epoch)
             perm = jax.random.permutation(key_perm, batch_size)
-            mbs = jax.tree.map(
-                lambda x: x[perm].reshape((cfg.n_minibatches, mb_size) + x.shape[1:]), batch)
-            (params, opt_state), stats = jax.lax.scan(minibatch_step, (params, opt_state), mbs)
-            return (params, opt_state, batch, k), stats
+            minibatches = jax.tree.map(
+                lambda x: x[perm].reshape((config.n_minibatches, minibatch_size) + x.shape[1:]),
+                data)
 
-        def update(carry, _):
-            params, opt_state, runner, k = carry
-            k, key_roll, key_epochs = jax.random.split(k, 3)
-            runner, traj = rollout(key_roll, env, env_params, make_act(net, params), runner,
-                                   cfg.n_steps)
-            next_value = jax.vmap(value_b, in_axes=(None, 0))(params.critic, traj.final_obs)
-            adv, target = gae(traj.reward, traj.value, next_value, traj.terminated, traj.done,
-                              cfg.gamma, cfg.gae_lambda)
-            batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]),
-                                 (traj.obs, traj.action, traj.log_prob, traj.value, adv, target))
-            (params, opt_state, _, _), stats = jax.lax.scan(
-                epoch, (params, opt_state, batch, key_epochs), None, length=cfg.n_epochs)
-            mean_ret, n_eps = episode_summary(traj)
-            metrics = {k_: jnp.mean(v) for k_, v in stats.items()}
-            metrics.update(episode_return=mean_ret, n_episodes=n_eps)
-            return (params, opt_state, runner, k), metrics
+            def minibatch_step(ts, inputs):
+                minibatch, key_step = inputs
+                return gradient_step(ts, (minibatch, hp), key_step)
 
-        (params, _, _, _), metrics = jax.lax.scan(
-            update, (params, opt_state, runner, key_loop), None, length=n_updates)
-        return PPOResult(params, per_update_curve(metrics, batch_size))
+            return jax.lax.scan(minibatch_step, train_state,
+                                (minibatches, jax.random.split(key_steps, config.n_minibatches)))
 
-    return attach_policy(train, net, cfg)
+        train_state, stats = jax.lax.scan(epoch, train_state,
+                                          jax.random.split(key_epochs, config.n_epochs))
+        metrics = {name: jnp.mean(value) for name, value in stats.items() if name != "skipped"}
+        metrics["skipped"] = jnp.sum(stats["skipped"])
+        metrics |= episode_metrics(traj)
+        metrics["env_steps"] = (state.step + 1) * batch_size
+        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
+
+    def policy(params, deterministic):
+        return actor_critic_policy(net, params, deterministic)
+
+    return build_agent("ppo", config, PPOHyperparams, PPOHyperparams(), SPECS, OnPolicyState,
+                       init, step, n_updates, policy, net)

@@ -1,154 +1,167 @@
-r"""REINFORCE with a learned baseline (Monte-Carlo policy gradient), one jittable function.
+r"""REINFORCE with a learned baseline (Williams 1992, *Simple statistical gradient-following
+algorithms for connectionist reinforcement learning*).
 
-Each update runs ``n_envs`` vmapped environments for ``n_steps`` steps and uses
-every step whose episode *ends* inside the rollout (the trailing unfinished
-episode of each environment is masked out, so all returns are true Monte-Carlo
-returns, never bootstrapped):
+Each update runs ``n_envs`` vmapped environments for ``n_steps`` steps and uses every
+step whose episode *ends* inside the rollout (the trailing unfinished episode of each
+environment is masked out, so every return reaches the episode's end):
 
 .. math::
 
-    G_t = \sum_{k \ge 0} \gamma^k r_{t+k} \ \text{(to the episode end)}, \qquad
+    G_t = r_t + \gamma\,[\mathrm{trunc}_t V(s'_t) + (1 - \mathrm{done}_t) G_{t+1}], \qquad
     \nabla J \approx \frac{1}{|\mathcal{V}|}\sum_{t \in \mathcal{V}}
         \nabla\log\pi(a_t|s_t)\,(G_t - b(s_t)),
 
-with the baseline :math:`b = V_\phi` fitted by least squares to :math:`G_t`
-in the same Adam step (loss ``pg + c_v · ½ mse − c_e · entropy``). Episodes that
-started in an earlier rollout contribute their remaining steps (their
-returns-to-go are complete). Pick ``n_steps`` at least the episode limit so
-that long episodes still finish inside a rollout.
+a Monte-Carlo return to a termination, bootstrapped from the baseline
+:math:`b = V_\phi` only where the episode was *truncated* (a time limit is not part of
+the task: Pardo et al. 2018, *Time limits in reinforcement learning*). The baseline is
+fitted by least squares to :math:`G_t` in the same step (loss ``pg + c_v · ½ mse − c_e ·
+entropy``, one :func:`jaxphys.core.make_train_step` step per update). Pick ``n_steps``
+at least the episode limit so that long episodes still finish inside a rollout.
 
-``make_train(env, env_params, config) -> train(key) -> ReinforceResult``,
-jittable and vmappable; ``train.policy(params)`` is the greedy policy.
+``make_reinforce(env, env_params, config, *, network=None) -> Agent``.
 
 Example:
     >>> import jax
-    >>> from jaxphys.rl.envs._cartpole import CartPole
-    >>> env = CartPole()
-    >>> cfg = ReinforceConfig(total_timesteps=2000, n_envs=4, n_steps=100, hidden=(16,))
-    >>> jax.jit(make_train(env, None, cfg))(jax.random.key(0)).metrics["episode_return"].shape
-    (5,)
+    >>> from jaxphys.rl.envs import CartPole
+    >>> cfg = ReinforceConfig(total_timesteps=800, n_envs=4, n_steps=100, hidden=(8,))
+    >>> agent = make_reinforce(CartPole(), None, cfg)
+    >>> agent.n_updates, sorted(agent.default_hparams._fields)[:2]
+    (2, ['ent_coef', 'gamma'])
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxphys._checks import check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
-                                         check_rollout_config, episode_summary, init_runner,
-                                         per_update_curve, make_act, make_actor_critic, rollout)
+from jaxphys.core import TrainState, make_train_step
+from jaxphys.rl._agent import NONNEGATIVE, RATE, UNIT, Agent, build_agent, check_config_type
+from jaxphys.rl._networks import policy_network
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, check_rollout_config,
+                                  clipped_adam, flatten_time, log_prob_entropy, make_act,
+                                  set_learning)
+from jaxphys.rl._rollout import Trajectory, episode_metrics, init_runner, rollout
 
-__all__ = ["ReinforceConfig", "ReinforceResult", "make_train", "returns_to_go"]
+__all__ = ["ReinforceConfig", "ReinforceHyperparams", "make_reinforce", "returns_to_go",
+           "reinforce_returns"]
 
 
-class ReinforceConfig(NamedTuple):
-    """REINFORCE hyperparameters.
-
-    Static: ``total_timesteps``, ``n_envs``, ``n_steps`` (rollout length per env),
-    ``hidden``, ``activation``. Sweepable: ``learning_rate``, ``gamma``,
-    ``ent_coef``, ``vf_coef``, ``max_grad_norm``.
-    """
+@dataclasses.dataclass(frozen=True)
+class ReinforceConfig:
+    """Static settings of REINFORCE: total_timesteps, n_envs, n_steps (rollout length per
+    environment), hidden and activation (default networks)."""
 
     total_timesteps: int = 200_000
     n_envs: int = 8
     n_steps: int = 500
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+
+
+class ReinforceHyperparams(NamedTuple):
+    """The floats of REINFORCE one may sweep: learning_rate (> 0), gamma ([0, 1]),
+    ent_coef (≥ 0), vf_coef (baseline weight, ≥ 0), max_grad_norm (> 0)."""
+
     learning_rate: Any = 3e-3
     gamma: Any = 0.99
     ent_coef: Any = 0.0
     vf_coef: Any = 0.5
     max_grad_norm: Any = 1.0
-    hidden: Sequence[int] = (64, 64)
-    activation: str = "tanh"
 
 
-class ReinforceResult(NamedTuple):
-    """Fields: params (ActorCriticParams; the critic is the baseline); metrics, dict of
-    (n_updates,) arrays: ``episode_return`` (forward-filled), ``n_episodes``, ``env_steps``,
-    ``policy_loss``, ``value_loss``, ``entropy``, ``used_fraction`` (steps not masked)."""
-
-    params: ActorCriticParams
-    metrics: dict
+SPECS = {"learning_rate": RATE, "gamma": UNIT, "ent_coef": NONNEGATIVE, "vf_coef": NONNEGATIVE,
+         "max_grad_norm": RATE}
 
 
-def returns_to_go(reward: jax.Array, done: jax.Array, gamma: Any) -> tuple[jax.Array, jax.Array]:
-    """Discounted returns to the episode end along axis 0, and a mask of the steps whose
-    episode ends within the array. ``reward``, ``done``: (T, ...). Returns ``(G, valid)``.
+def returns_to_go(reward: jax.Array, terminated: jax.Array, truncated: jax.Array,
+                  bootstrap: jax.Array, gamma: Any) -> tuple[jax.Array, jax.Array]:
+    """Discounted returns to the episode end along axis 0, bootstrapped at truncations,
+    and the mask of steps whose episode ends within the arrays.
+
+    ``G_t = r_t + γ [truncated_t · bootstrap_t + (1 − done_t) G_{t+1}]`` with
+    ``done = terminated | truncated``; arrays ``(T, ...)``; returns ``(G, valid)``.
 
     >>> import jax.numpy as jnp
-    >>> G, valid = returns_to_go(jnp.ones(4), jnp.array([False, True, False, False]), 0.5)
+    >>> f, t = jnp.array([False, True, False, False]), jnp.array([False, False, False, True])
+    >>> G, valid = returns_to_go(jnp.ones(4), f, t, jnp.full(4, 10.0), 0.5)
     >>> G.tolist(), valid.tolist()
-    ([1.5, 1.0, 0.0, 0.0], [True, True, False, False])
+    ([1.5, 1.0, 4.0, 6.0], [True, True, True, True])
     """
+    done = terminated | truncated
 
     def body(carry, inputs):
-        g, seen_done = carry
-        r, d = inputs
-        g = r + gamma * jnp.where(d, 0.0, g)
-        seen_done = seen_done | d
-        return (g, seen_done), (g, seen_done)
+        g, seen_end = carry
+        r, d, tr, v = inputs
+        g = r + gamma * (jnp.where(tr, v, 0.0) + jnp.where(d, 0.0, g))
+        seen_end = seen_end | d
+        return (g, seen_end), (g, seen_end)
 
     init = (jnp.zeros_like(reward[0]), jnp.zeros_like(done[0]))
-    _, (g, valid) = jax.lax.scan(body, init, (reward, done), reverse=True)
+    _, (g, valid) = jax.lax.scan(body, init, (reward, done, truncated, bootstrap), reverse=True)
     return jnp.where(valid, g, 0.0), valid
 
 
-def make_train(env: Any, env_params: Any = None, config: ReinforceConfig = ReinforceConfig()):
-    """Build ``train(key) -> ReinforceResult`` (see the module docstring)."""
-    batch_size, n_updates = check_rollout_config(config, ReinforceConfig)
-    cfg = config
-    check_float(cfg.learning_rate, "learning_rate", low=0.0, strict_low=True)
-    check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
-    check_float(cfg.ent_coef, "ent_coef", low=0.0)
-    check_float(cfg.vf_coef, "vf_coef", low=0.0)
-    check_float(cfg.max_grad_norm, "max_grad_norm", low=0.0, strict_low=True)
+def reinforce_returns(net: Any, params: Any, traj: Trajectory, gamma: Any
+                      ) -> tuple[jax.Array, jax.Array]:
+    """:func:`returns_to_go` of a rollout, bootstrapped with the baseline of ``params`` at
+    the final observations of truncated episodes; ``(G, valid)``, each ``(T, N)``."""
+    bootstrap = jax.vmap(jax.vmap(net.value, in_axes=(None, 0)), in_axes=(None, 0))(
+        params, traj.final_obs)
+    return returns_to_go(traj.reward, traj.terminated, traj.truncated, bootstrap, gamma)
+
+
+def make_reinforce(env: Any, env_params: Any = None, config: ReinforceConfig = ReinforceConfig(),
+                   *, network: Any = None) -> Agent:
+    """Build the REINFORCE :class:`~jaxphys.rl.Agent` (module docstring; ``network`` as for
+    :func:`jaxphys.rl.make_ppo`, the critic is the baseline)."""
+    config = check_config_type(config, ReinforceConfig)
+    batch_size, n_updates = check_rollout_config(config)
     env_params = env.default_params() if env_params is None else env_params
-    net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    value_b = jax.vmap(net.value, in_axes=(None, 0))
-    dist_b = jax.vmap(net.dist, in_axes=(None, 0))
+    net = policy_network(env, env_params, network, hidden=config.hidden,
+                         activation=config.activation)
+    tx = clipped_adam()
 
-    def loss_fn(params, batch):
-        obs, action, ret, valid = batch
-        w = valid.astype(jnp.float32)
-        n = jnp.maximum(jnp.sum(w), 1.0)
-        d = dist_b(params.actor, obs)
-        baseline = value_b(params.critic, obs)
+    def loss_fn(params, batch, key):
+        (obs, action, ret, valid), hp = batch
+        weight = valid.astype(jnp.float32)
+        n = jnp.maximum(jnp.sum(weight), 1.0)
+        log_prob, entropy = log_prob_entropy(net, params, obs, action)
+        baseline = jax.vmap(net.value, in_axes=(None, 0))(params, obs)
         adv = jax.lax.stop_gradient(ret - baseline)
-        pg = -jnp.sum(w * d.log_prob(action) * adv) / n
-        vloss = 0.5 * jnp.sum(w * (baseline - ret) ** 2) / n
-        entropy = jnp.sum(w * d.entropy()) / n
-        loss = pg + cfg.vf_coef * vloss - cfg.ent_coef * entropy
-        return loss, {"policy_loss": pg, "value_loss": vloss, "entropy": entropy,
-                      "used_fraction": jnp.mean(w)}
+        policy_loss = -jnp.sum(weight * log_prob * adv) / n
+        value_loss = 0.5 * jnp.sum(weight * (baseline - ret) ** 2) / n
+        entropy = jnp.sum(weight * entropy) / n
+        loss = policy_loss + hp.vf_coef * value_loss - hp.ent_coef * entropy
+        return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+                      "used_fraction": jnp.mean(weight)}
 
-    def train(key: jax.Array) -> ReinforceResult:
-        check_key(key)
-        key_init, key_env, key_loop = jax.random.split(key, 3)
-        params = net.init(key_init)
-        tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm),
-                         optax.adam(jnp.asarray(cfg.learning_rate, jnp.float32)))
-        opt_state = tx.init(params)
-        runner = init_runner(key_env, env, env_params, cfg.n_envs)
+    gradient_step = make_train_step(loss_fn, jit=False)
 
-        def update(carry, _):
-            params, opt_state, runner, k = carry
-            k, key_roll = jax.random.split(k)
-            runner, traj = rollout(key_roll, env, env_params, make_act(net, params), runner,
-                                   cfg.n_steps)
-            ret, valid = returns_to_go(traj.reward, traj.done, cfg.gamma)
-            batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]),
-                                 (traj.obs, traj.action, ret, valid))
-            grads, stats = jax.grad(loss_fn, has_aux=True)(params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
-            stats["episode_return"], stats["n_episodes"] = episode_summary(traj)
-            return (params, opt_state, runner, k), stats
+    def init(key, hp):
+        key_net, key_env = jax.random.split(key)
+        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
+                                   hp.max_grad_norm)
+        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
+                             init_runner(key_env, env, env_params, config.n_envs), hp)
 
-        (params, _, _, _), metrics = jax.lax.scan(
-            update, (params, opt_state, runner, key_loop), None, length=n_updates)
-        return ReinforceResult(params, per_update_curve(metrics, batch_size))
+    def step(state, batch, key):
+        hp = state.hparams
+        key_rollout, key_step = jax.random.split(key)
+        train_state = set_learning(state.train_state, hp.learning_rate, hp.max_grad_norm)
+        runner, traj = rollout(key_rollout, env, env_params, make_act(net, train_state.params),
+                               state.runner, config.n_steps)
+        ret, valid = reinforce_returns(net, train_state.params, traj, hp.gamma)
+        data = flatten_time((traj.obs, traj.action, ret, valid))
+        train_state, metrics = gradient_step(train_state, (data, hp), key_step)
+        metrics |= episode_metrics(traj)
+        metrics["env_steps"] = (state.step + 1) * batch_size
+        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
 
-    return attach_policy(train, net, cfg)
+    def policy(params, deterministic):
+        return actor_critic_policy(net, params, deterministic)
+
+    return build_agent("reinforce", config, ReinforceHyperparams, ReinforceHyperparams(), SPECS,
+                       OnPolicyState, init, step, n_updates, policy, net)

@@ -1,7 +1,7 @@
-r"""Trust-region policy optimisation (TRPO) in one jittable function.
+r"""Trust-region policy optimisation (Schulman et al. 2015, *Trust region policy optimization*).
 
 Each update collects a rollout (``n_envs × n_steps``), computes GAE advantages
-(normalised), and takes one natural-gradient step on the actor:
+(normalised; bootstrapped at truncations) and takes one natural-gradient step on the actor:
 
 * surrogate :math:`L(\theta) = \mathbb{E}[\tfrac{\pi_\theta(a|s)}{\pi_{\rm old}(a|s)} A]`,
   gradient :math:`g = \nabla L(\theta_{\rm old})`;
@@ -10,29 +10,29 @@ Each update collects a rollout (``n_envs × n_steps``), computes GAE advantages
   :math:`\theta_{\rm old}`, damping :math:`\beta`), never forming :math:`F`;
 * :math:`x \approx F^{-1} g` by ``cg_iters`` conjugate-gradient iterations;
 * full step :math:`\Delta = \sqrt{2\delta / x^\top F x}\; x` (KL ≈ δ to second order);
-* backtracking line search over :math:`\Delta, \Delta/2, \Delta/4, …`
-  (``backtrack_iters`` candidates, evaluated together): the first with
-  :math:`\bar D_{KL} \le \delta` and a surrogate improvement > 0 is taken; if none
-  is, the actor is left unchanged.
+* backtracking over :math:`\Delta, \Delta/2, \Delta/4, …` (``backtrack_iters``
+  candidates, evaluated together): the first with :math:`\bar D_{KL} \le \delta` and a
+  surrogate gain > 0 is taken; if none is, the actor is left unchanged.
 
-The critic is fitted to the λ-returns by ``vf_iters`` Adam steps per update on
-the whole batch.
+The critic is fitted to the λ-returns by ``vf_iters`` :func:`jaxphys.core.make_train_step`
+Adam steps per update on the whole batch. TRPO needs separate networks
+(``network=ActorCritic(actor, critic)``).
 
-``make_train(env, env_params, config) -> train(key) -> TRPOResult``, jittable
-and vmappable; ``train.policy(params)`` is the greedy policy.
+``make_trpo(env, env_params, config, *, network=None) -> Agent``.
 
 Example:
     >>> import jax
-    >>> from jaxphys.rl.envs._cartpole import CartPole
-    >>> env = CartPole()
-    >>> cfg = TRPOConfig(total_timesteps=1024, n_envs=4, n_steps=128, hidden=(16,))
-    >>> m = jax.jit(make_train(env, None, cfg))(jax.random.key(0)).metrics
-    >>> bool((m["kl"] <= 0.01 + 1e-6).all())
-    True
+    >>> from jaxphys.rl.envs import CartPole
+    >>> agent = make_trpo(CartPole(), None, TRPOConfig(total_timesteps=512, n_envs=4,
+    ...                                                n_steps=64, hidden=(8,)))
+    >>> state = agent.init(jax.random.key(0))
+    >>> agent.n_updates, float(state.hparams.max_kl)
+    (2, 0.01)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple, Sequence
 
 import jax
@@ -40,46 +40,69 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from jaxphys._checks import check_key
-from jaxphys.rl._policy_gradient import (ActorCriticParams, attach_policy, check_float,
-                                         check_rollout_config, episode_summary, gae, init_runner,
-                                         per_update_curve, make_act, make_actor_critic, rollout)
+from jaxphys._checks import as_int
+from jaxphys.core import TrainState, make_train_step, set_hyperparams
+from jaxphys.rl._agent import (NONNEGATIVE, RATE, UNIT, Agent, build_agent,
+                               check_config_type)
+from jaxphys.rl._networks import ActorCriticParams, policy_network
+from jaxphys.rl._onpolicy import (actor_critic_policy, advantages, check_rollout_config,
+                                  flatten_time, make_act)
+from jaxphys.rl._rollout import RunnerState, episode_metrics, init_runner, rollout
 
-__all__ = ["TRPOConfig", "TRPOResult", "make_train", "conjugate_gradient"]
+__all__ = ["TRPOConfig", "TRPOHyperparams", "TRPOState", "make_trpo", "conjugate_gradient"]
 
 
-class TRPOConfig(NamedTuple):
-    """TRPO hyperparameters.
-
-    Static: ``total_timesteps``, ``n_envs``, ``n_steps``, ``cg_iters``,
-    ``backtrack_iters``, ``vf_iters``, ``hidden``, ``activation``.
-    Sweepable: ``max_kl`` (δ), ``damping`` (β), ``gamma``, ``gae_lambda``,
-    ``vf_learning_rate``.
-    """
+@dataclasses.dataclass(frozen=True)
+class TRPOConfig:
+    """Static settings of TRPO: total_timesteps, n_envs, n_steps, cg_iters (conjugate
+    gradient iterations), backtrack_iters (line-search candidates), vf_iters (critic Adam
+    steps per update), hidden and activation (default networks)."""
 
     total_timesteps: int = 100_000
     n_envs: int = 8
     n_steps: int = 256
-    max_kl: Any = 0.01
-    damping: Any = 0.1
     cg_iters: int = 10
     backtrack_iters: int = 10
-    gamma: Any = 0.99
-    gae_lambda: Any = 0.95
-    vf_learning_rate: Any = 1e-3
     vf_iters: int = 10
     hidden: Sequence[int] = (64, 64)
     activation: str = "tanh"
 
 
-class TRPOResult(NamedTuple):
-    """Fields: params (ActorCriticParams); metrics, dict of (n_updates,) arrays:
-    ``episode_return`` (forward-filled), ``n_episodes``, ``env_steps``, ``kl`` (of the
-    accepted step), ``improvement`` (surrogate gain), ``step_fraction`` (accepted
-    fraction of the full step, 0 if rejected), ``value_loss``."""
+class TRPOHyperparams(NamedTuple):
+    """The floats of TRPO one may sweep: max_kl (δ, > 0), damping (β ≥ 0), gamma and
+    gae_lambda ([0, 1]), learning_rate (the critic's Adam, > 0)."""
 
-    params: ActorCriticParams
-    metrics: dict
+    max_kl: Any = 0.01
+    damping: Any = 0.1
+    gamma: Any = 0.99
+    gae_lambda: Any = 0.95
+    learning_rate: Any = 1e-3
+
+
+SPECS = {"max_kl": RATE, "damping": NONNEGATIVE, "gamma": UNIT, "gae_lambda": UNIT,
+         "learning_rate": RATE}
+
+
+class TRPOState(NamedTuple):
+    """The state of TRPO.
+
+    Fields:
+        step: int32 scalar, updates done.
+        actor_params: the policy network's parameters.
+        critic: ``jaxphys.core.TrainState`` of the value network and its Adam.
+        runner: the environments. hparams: the :class:`TRPOHyperparams`.
+    """
+
+    step: jax.Array
+    actor_params: Any
+    critic: TrainState
+    runner: RunnerState
+    hparams: Any
+
+    @property
+    def params(self) -> ActorCriticParams:
+        """Actor and critic parameters (for ``agent.policy``)."""
+        return ActorCriticParams(self.actor_params, self.critic.params)
 
 
 def conjugate_gradient(matvec, b: jax.Array, n_iters: int) -> jax.Array:
@@ -107,96 +130,102 @@ def conjugate_gradient(matvec, b: jax.Array, n_iters: int) -> jax.Array:
     return x
 
 
-def make_train(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig()):
-    """Build ``train(key) -> TRPOResult`` (see the module docstring)."""
-    batch_size, n_updates = check_rollout_config(config, TRPOConfig, "cg_iters",
-                                                 "backtrack_iters", "vf_iters")
-    cfg = config
-    check_float(cfg.max_kl, "max_kl", low=0.0, strict_low=True)
-    check_float(cfg.damping, "damping", low=0.0)
-    check_float(cfg.gamma, "gamma", low=0.0, high=1.0)
-    check_float(cfg.gae_lambda, "gae_lambda", low=0.0, high=1.0)
-    check_float(cfg.vf_learning_rate, "vf_learning_rate", low=0.0, strict_low=True)
+def make_trpo(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig(), *,
+              network: Any = None) -> Agent:
+    """Build the TRPO :class:`~jaxphys.rl.Agent` (module docstring)."""
+    config = check_config_type(config, TRPOConfig)
+    batch_size, n_updates = check_rollout_config(config, "cg_iters", "backtrack_iters",
+                                                 "vf_iters")
     env_params = env.default_params() if env_params is None else env_params
-    net = make_actor_critic(env, env_params, hidden=cfg.hidden, activation=cfg.activation)
-    value_b = jax.vmap(net.value, in_axes=(None, 0))
-    dist_b = jax.vmap(net.dist, in_axes=(None, 0))
-    fractions = 0.5 ** jnp.arange(cfg.backtrack_iters, dtype=jnp.float32)
+    net = policy_network(env, env_params, network, hidden=config.hidden,
+                         activation=config.activation)
+    if net.shared:
+        raise ValueError("network: TRPO steps the actor and fits the critic separately; pass "
+                         "ActorCritic(actor, critic), not one shared model")
+    fractions = 0.5 ** jnp.arange(as_int(config.backtrack_iters, "config.backtrack_iters"),
+                                  dtype=jnp.float32)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
 
-    def actor_step(actor_params, obs, action, old_logp, adv):
+    def actor_step(actor_params, obs, action, old_log_prob, adv, hp):
         flat0, unravel = ravel_pytree(actor_params)
-        old_dist = jax.lax.stop_gradient(dist_b(actor_params, obs))
+
+        def per_example(flat, fn):
+            return jax.vmap(lambda o, a: fn(net.actor_dist(unravel(flat), o), a))(obs, action)
 
         def surrogate(flat):
-            logp = dist_b(unravel(flat), obs).log_prob(action)
-            return jnp.mean(jnp.exp(logp - old_logp) * adv)
+            log_prob = per_example(flat, lambda d, a: d.log_prob(a))
+            return jnp.mean(jnp.exp(log_prob - old_log_prob) * adv)
 
         def mean_kl(flat):
-            return jnp.mean(old_dist.kl_divergence(dist_b(unravel(flat), obs)))
+            def kl(o):
+                old = jax.lax.stop_gradient(net.actor_dist(actor_params, o))
+                return old.kl_divergence(net.actor_dist(unravel(flat), o))
+            return jnp.mean(jax.vmap(kl)(obs))
 
         g = jax.grad(surrogate)(flat0)
         kl_grad = jax.grad(mean_kl)
 
-        def fvp(v):
-            return jax.jvp(kl_grad, (flat0,), (v,))[1] + cfg.damping * v
+        def fisher_vector(v):
+            return jax.jvp(kl_grad, (flat0,), (v,))[1] + hp.damping * v
 
-        x = conjugate_gradient(fvp, g, cfg.cg_iters)
-        shs = jnp.maximum(jnp.vdot(x, fvp(x)), 1e-12)
-        full = jnp.sqrt(2.0 * cfg.max_kl / shs) * x
+        x = conjugate_gradient(fisher_vector, g, config.cg_iters)
+        curvature = jnp.maximum(jnp.vdot(x, fisher_vector(x)), 1e-12)
+        full = jnp.sqrt(2.0 * hp.max_kl / curvature) * x
         base = surrogate(flat0)
 
-        def candidate(frac):
-            flat = flat0 + frac * full
+        def candidate(fraction):
+            flat = flat0 + fraction * full
             return surrogate(flat) - base, mean_kl(flat)
 
         gains, kls = jax.vmap(candidate)(fractions)
-        ok = (kls <= cfg.max_kl) & (gains > 0) & jnp.isfinite(gains)
+        ok = (kls <= hp.max_kl) & (gains > 0) & jnp.isfinite(gains)
         first = jnp.argmax(ok)
         accepted = jnp.any(ok)
-        frac = jnp.where(accepted, fractions[first], 0.0)
+        fraction = jnp.where(accepted, fractions[first], 0.0)
         stats = {"kl": jnp.where(accepted, kls[first], 0.0),
-                 "improvement": jnp.where(accepted, gains[first], 0.0), "step_fraction": frac}
-        return unravel(flat0 + frac * full), stats
+                 "improvement": jnp.where(accepted, gains[first], 0.0),
+                 "step_fraction": fraction}
+        return unravel(flat0 + fraction * full), stats
 
-    def train(key: jax.Array) -> TRPOResult:
-        check_key(key)
-        key_init, key_env, key_loop = jax.random.split(key, 3)
-        params = net.init(key_init)
-        vf_tx = optax.adam(jnp.asarray(cfg.vf_learning_rate, jnp.float32))
-        vf_state = vf_tx.init(params.critic)
-        runner = init_runner(key_env, env, env_params, cfg.n_envs)
+    def value_loss(critic_params, batch, key):
+        obs, target = batch
+        value = jax.vmap(net.value, in_axes=(None, 0))(
+            ActorCriticParams(None, critic_params), obs)
+        return 0.5 * jnp.mean((value - target) ** 2), {}
 
-        def vf_loss(critic_params, obs, target):
-            return 0.5 * jnp.mean((value_b(critic_params, obs) - target) ** 2)
+    value_step = make_train_step(value_loss, jit=False)
 
-        def update(carry, _):
-            params, vf_state, runner, k = carry
-            k, key_roll = jax.random.split(k)
-            runner, traj = rollout(key_roll, env, env_params, make_act(net, params), runner,
-                                   cfg.n_steps)
-            next_value = jax.vmap(value_b, in_axes=(None, 0))(params.critic, traj.final_obs)
-            adv, target = gae(traj.reward, traj.value, next_value, traj.terminated, traj.done,
-                              cfg.gamma, cfg.gae_lambda)
-            obs, action, old_logp, adv, target = jax.tree.map(
-                lambda x: x.reshape((batch_size,) + x.shape[2:]),
-                (traj.obs, traj.action, traj.log_prob, adv, target))
-            adv = (adv - jnp.mean(adv)) / (jnp.std(adv) + 1e-8)
-            actor, stats = actor_step(params.actor, obs, action, old_logp, adv)
+    def init(key, hp):
+        key_net, key_env = jax.random.split(key)
+        params = net.init(key_net)
+        critic = set_hyperparams(TrainState.create(params.critic, tx),
+                                 learning_rate=hp.learning_rate)
+        return TRPOState(jnp.zeros((), jnp.int32), params.actor, critic,
+                         init_runner(key_env, env, env_params, config.n_envs), hp)
 
-            def vf_step(c, _):
-                critic, opt_state = c
-                loss, grads = jax.value_and_grad(vf_loss)(critic, obs, target)
-                upd, opt_state = vf_tx.update(grads, opt_state, critic)
-                return (optax.apply_updates(critic, upd), opt_state), loss
+    def step(state, batch, key):
+        hp = state.hparams
+        key_rollout, key_value = jax.random.split(key)
+        critic = set_hyperparams(state.critic, learning_rate=hp.learning_rate)
+        params = state.params
+        runner, traj = rollout(key_rollout, env, env_params, make_act(net, params), state.runner,
+                               config.n_steps)
+        adv, target = advantages(net, params, traj, hp.gamma, hp.gae_lambda)
+        obs, action, old_log_prob, adv, target = flatten_time(
+            (traj.obs, traj.action, traj.log_prob, adv, target))
+        adv = (adv - jnp.mean(adv)) / (jnp.std(adv) + 1e-8)
+        actor, metrics = actor_step(state.actor_params, obs, action, old_log_prob, adv, hp)
+        critic, value_metrics = jax.lax.scan(
+            lambda ts, k: value_step(ts, (obs, target), k), critic,
+            jax.random.split(key_value, config.vf_iters))
+        metrics["value_loss"] = value_metrics["loss"][0]
+        metrics["skipped"] = jnp.sum(value_metrics["skipped"])
+        metrics |= episode_metrics(traj)
+        metrics["env_steps"] = (state.step + 1) * batch_size
+        return TRPOState(state.step + 1, actor, critic, runner, hp), metrics
 
-            (critic, vf_state), vf_losses = jax.lax.scan(
-                vf_step, (params.critic, vf_state), None, length=cfg.vf_iters)
-            stats["value_loss"] = vf_losses[0]
-            stats["episode_return"], stats["n_episodes"] = episode_summary(traj)
-            return (ActorCriticParams(actor, critic), vf_state, runner, k), stats
+    def policy(params, deterministic):
+        return actor_critic_policy(net, params, deterministic)
 
-        (params, _, _, _), metrics = jax.lax.scan(
-            update, (params, vf_state, runner, key_loop), None, length=n_updates)
-        return TRPOResult(params, per_update_curve(metrics, batch_size))
-
-    return attach_policy(train, net, cfg)
+    return build_agent("trpo", config, TRPOHyperparams, TRPOHyperparams(), SPECS, TRPOState,
+                       init, step, n_updates, policy, net)

@@ -14,7 +14,8 @@ from jaxphys.tour import (_ch01_line_fit, _ch02_classification, _ch03_polynomial
                           _ch05_lstm, _ch06_transformer, _ch07_kan, _ch08_density,
                           _ch09_autoencoders, _ch10_flows_npe, _ch11_gan_diffusion,
                           _ch12_tabular_rl, _ch13_ppo, _ch14_ising_agent, _ch15_classical,
-                          _ch16_ising, _ch17_pinn, _ch18_signal, _ch19_scaling, _ch20_dynamics)
+                          _ch16_ising, _ch17_pinn, _ch18_signal, _ch19_scaling, _ch20_dynamics,
+                          _ch21_likelihood_fits, _ch22_gravitational_waves)
 from jaxphys.tour._report import render_report, write_report
 from jaxphys.tour._runner import (DEFAULT_OUT_DIR, Chapter, ChapterResult, ChapterRun,
                                   TourResult, run_tour, select_chapters)
@@ -41,6 +42,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     _ch18_signal.CHAPTER,
     _ch19_scaling.CHAPTER,
     _ch20_dynamics.CHAPTER,
+    _ch21_likelihood_fits.CHAPTER,
+    _ch22_gravitational_waves.CHAPTER,
 )
 
 __all__ = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 # The generating truth (arbitrary units) and the number of points, quick / full.
 TRUTH = {"slope": 2.0, "intercept": 1.0, "sigma": 1.0}
@@ -28,7 +28,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys import data, linear, plot
+    from jaxphys import data, dynamics, linear, plot
 
     n_points = N_POINTS[bool(quick)]
     grid_size = 61 if quick else 161
@@ -55,7 +55,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         start = theta + np.array([-8.0, 12.0]) * err
         hess = 2.0 * (design / sigma[:, None]).T @ (design / sigma[:, None])
         lr = 1.0 / float(jnp.max(jnp.linalg.eigvalsh(hess)))
-        path = linear.gradient_descent(chi2, jnp.asarray(start), jnp.asarray(lr), n_steps)
+        path = dynamics.gradient_descent(chi2, jnp.asarray(start), jnp.asarray(lr), n_steps)
         trajectory = np.asarray(path.thetas)
 
         # Grid: ±5σ around the best fit, widened to hold the truth and the whole descent.
@@ -63,7 +63,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         hi = np.maximum.reduce([theta + 5 * err, true_theta, trajectory.max(axis=0)]) + err
         t1 = jnp.linspace(lo[0], hi[0], grid_size)
         t2 = jnp.linspace(lo[1], hi[1], grid_size)
-        surface = np.asarray(linear.loss_surface(chi2, t1, t2))
+        surface = np.asarray(dynamics.loss_surface(chi2, t1, t2))
 
     chi2_val, dof = float(fit.chi2), int(fit.dof)
     pull = (theta[0] - true_theta[0]) / err[0]

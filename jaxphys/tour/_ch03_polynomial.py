@@ -11,7 +11,7 @@ validation set; the test set (1000 points) is only used to report.
 
 At the highest degree, ridge (L2, closed form) and lasso (L1, coordinate
 descent) tame the overfit (``jaxphys.linear.ridge``, ``lasso``,
-``regularisation_path``). They act on the powers ``x, …, x^deg`` standardised
+``regularization_path``). They act on the powers ``x, …, x^deg`` standardised
 with training statistics (``jaxphys.data.Standardizer``) and on a centred
 ``y``, so that every power is penalised alike and the mean not at all. λ is
 chosen on the validation set over a logarithmic grid; lasso's grid starts at
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 SIGMA = 0.3
 
@@ -136,12 +136,12 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         scaler = data.Standardizer.fit(powers["train"])
         z = {name: np.asarray(scaler.transform(p)) for name, p in powers.items()}
         y_mean = float(jnp.mean(y_tr))
-        y_centred = y_tr - y_mean
+        y_centered = y_tr - y_mean
         grids = {"ridge": lams, "lasso": lams[is_lasso_lam]}
-        paths = {"ridge": np.asarray(linear.regularisation_path(
-                     linear.ridge, z["train"], y_centred, jnp.asarray(grids["ridge"]))),
-                 "lasso": np.asarray(linear.regularisation_path(
-                     linear.lasso, z["train"], y_centred, jnp.asarray(grids["lasso"]),
+        paths = {"ridge": np.asarray(linear.regularization_path(
+                     linear.ridge, z["train"], y_centered, jnp.asarray(grids["ridge"]))),
+                 "lasso": np.asarray(linear.regularization_path(
+                     linear.lasso, z["train"], y_centered, jnp.asarray(grids["lasso"]),
                      max_iter=lasso_sweeps))}
 
     def predict(theta, features):     # theta (p,) or (L, p) → predictions (n,) or (n, L)
@@ -157,7 +157,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     x_tr, y_tr = np.asarray(x_tr), np.asarray(y_tr)
 
     figs = [out_dir / f"ch03_{stem}.png" for stem in
-            ("errors_vs_degree", "polynomial_fits", "regularised_fits", "validation_vs_lambda",
+            ("errors_vs_degree", "polynomial_fits", "regularized_fits", "validation_vs_lambda",
              "ridge_path", "lasso_path")]
     plot.plot_curves(degrees, errors, marker="o", log_y=True, xlabel="polynomial degree",
                      ylabel="mean squared error",

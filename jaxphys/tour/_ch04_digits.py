@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def _classifier_losses(model):
@@ -53,15 +53,15 @@ def _train(key, model, optimizer, train, val, *, n_epochs, batch_size, patience,
     """Fit ``model`` on ``train`` with validation on ``val`` and early stopping."""
     import jax
 
-    from jaxphys.core import EarlyStopping, TrainState, fit
+    from jaxphys.core import EarlyStopping, TrainState, fit, make_eval_step
 
     init_key, fit_key = jax.random.split(key)
     variables = jax.jit(model.init)(init_key, train["x"][:1])
     state = TrainState.from_variables(variables, optimizer)
     train_loss, eval_loss = _classifier_losses(model)
     stopper = None if patience is None else EarlyStopping("loss", patience=patience)
-    return fit(fit_key, state, train_loss, optimizer, train, n_epochs=n_epochs,
-               batch_size=batch_size, val_data=val, eval_loss_fn=eval_loss,
+    return fit(fit_key, state, train, loss_fn=train_loss, n_epochs=n_epochs,
+               batch_size=batch_size, val_data=val, eval_fn=make_eval_step(eval_loss),
                eval_every=eval_every, early_stopping=stopper, progress=False,
                chunk_size=chunk)
 
@@ -80,10 +80,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import optax
 
     from jaxphys import metrics, plot
-    from jaxphys.data import Standardizer, train_val_test_split
-    from jaxphys.data._digits import load_digits
-    from jaxphys.nn._conv import CNN
-    from jaxphys.nn._mlp import MLP
+    from jaxphys.data import Standardizer, load_digits, train_val_test_split
+    from jaxphys.nn import CNN, MLP
 
     split_key, mlp_key, cnn_key, subset_key, plain_key, reg_key = jax.random.split(key, 6)
     ds = load_digits()
@@ -139,20 +137,20 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     plain_fit = _train(plain_key, plain, optax.adam(1e-3), small_train, flat["val"],
                        n_epochs=overfit_steps, batch_size=n_small, patience=None, chunk=every,
                        eval_every=every)
-    regularised = MLP(widths=wide, dropout=0.5)
+    regularized = MLP(widths=wide, dropout=0.5)
     l2 = 1e-2
     reg_opt = optax.chain(optax.add_decayed_weights(l2), optax.adam(1e-3))
-    reg_fit = _train(reg_key, regularised, reg_opt, small_train, flat["val"],
+    reg_fit = _train(reg_key, regularized, reg_opt, small_train, flat["val"],
                      n_epochs=overfit_steps, batch_size=n_small, patience=10, chunk=every,
                      eval_every=every)
     _, plain_acc = _test_accuracy(plain, plain_fit.state.params, flat["test"]["x"], y[te])
-    _, reg_acc = _test_accuracy(regularised, reg_fit.state.params, flat["test"]["x"], y[te])
+    _, reg_acc = _test_accuracy(regularized, reg_fit.state.params, flat["test"]["x"], y[te])
     for name, res, label in (("plain", plain_fit, "no regularisation"),
-                             ("regularised", reg_fit,
+                             ("regularized", reg_fit,
                               f"dropout 0.5 + L2 {l2:g} + early stopping")):
         path = out_dir / f"ch04_overfit_{name}.png"
         plot.plot_loss_curves(res.history, log_y=True, xlabel="optimiser step (full batch)",
-                              best_step=res.best_step if name == "regularised" else None,
+                              best_step=res.best_step if name == "regularized" else None,
                               title=f"wide MLP on {n_small} digits: {label}", path=path)
         figures.append(path)
 
@@ -169,15 +167,15 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         "overfit_plain_val_loss_final": final(plain_fit, "val_loss"),
         "overfit_plain_val_loss_min": plain_val_min,
         "overfit_plain_test_accuracy": plain_acc,
-        "overfit_regularised_val_loss_best": float(np.min(reg_fit.history["val_loss"])),
-        "overfit_regularised_test_accuracy": reg_acc,
+        "overfit_regularized_val_loss_best": float(np.min(reg_fit.history["val_loss"])),
+        "overfit_regularized_test_accuracy": reg_acc,
         "n_test": float(te.size),
     }
     summary = (f"test accuracy MLP {mlp_acc:.3f}, CNN {cnn_acc:.3f} (N = {te.size}); wide MLP "
                f"on {n_small} examples: train loss {result['overfit_plain_train_loss']:.2g}, "
                f"val loss {plain_val_min:.3f} → {result['overfit_plain_val_loss_final']:.3f} "
                f"(overfits), test acc {plain_acc:.3f}; with dropout + L2 + early stopping val "
-               f"loss {result['overfit_regularised_val_loss_best']:.3f}, test acc {reg_acc:.3f}")
+               f"loss {result['overfit_regularized_val_loss_best']:.3f}, test acc {reg_acc:.3f}")
     return ChapterResult(summary=summary, metrics=result, figures=figures)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 WARMUP = 10          # samples ignored in the error (the network first has to see the motion)
 NOISE = 0.01         # measurement noise on x₁, in units of the initial amplitude
@@ -34,8 +34,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     from jaxphys import plot
     from jaxphys.core import TrainState, fit
-    from jaxphys.data._sequences import coupled_oscillator
-    from jaxphys.nn._recurrent import LSTMCell, Recurrent
+    from jaxphys.data import coupled_oscillator
+    from jaxphys.nn import LSTMCell, Recurrent
     from jaxphys.plot._mpl import finish, new_figure
 
     n_train, n_steps_fit, hidden = (256, 400, 32) if quick else (1024, 3000, 64)
@@ -53,8 +53,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     schedule = optax.cosine_decay_schedule(3e-3, n_steps_fit, alpha=0.05)
     opt = optax.adam(schedule)
     params = model.init(init_key, train.x[:1])["params"]
-    res = fit(fit_key, TrainState.create(params, opt), loss_fn, opt,
-              {"x": train.x, "y": train.y}, n_steps=n_steps_fit, batch_size=64,
+    res = fit(fit_key, TrainState.create(params, opt), {"x": train.x, "y": train.y},
+              loss_fn=loss_fn, n_steps=n_steps_fit, batch_size=64,
               val_data={"x": test.x, "y": test.y}, eval_every=max(n_steps_fit // 10, 1),
               progress=False, desc="ch05 lstm")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def run(key, out_dir: Path, quick: bool) -> ChapterResult:
@@ -29,8 +29,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import optax
 
     from jaxphys.core import TrainState, fit
-    from jaxphys.data._sequences import addition_problems, decode_addition
-    from jaxphys.nn._transformer import CausalLM, generate
+    from jaxphys.data import addition_problems, decode_addition
+    from jaxphys.nn import CausalLM, generate
     from jaxphys.plot._mpl import finish, new_figure
 
     n_train, n_test, n_steps = (6000, 1000, 300) if quick else (8000, 2000, 1500)
@@ -52,7 +52,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     schedule = optax.warmup_cosine_decay_schedule(0.0, 3e-3, 50, n_steps, 1.5e-4)
     opt = optax.adamw(schedule, weight_decay=0.01)
     params = lm.init(init_key, task.train[:1])["params"]
-    res = fit(fit_key, TrainState.create(params, opt), loss_fn, opt, {"tokens": task.train},
+    res = fit(fit_key, TrainState.create(params, opt), {"tokens": task.train}, loss_fn=loss_fn,
               n_steps=n_steps, batch_size=128, val_data={"tokens": task.test},
               eval_every=max(n_steps // 10, 1), progress=False, desc="ch06 transformer")
     variables = {"params": res.state.params}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 # (train points, steps before pruning, steps per grid, grids, symbolic retraining steps)
 SETTINGS = {True: dict(n=500, sparse_steps=100, steps=150, grids=(10,), sym_steps=60),
@@ -36,8 +36,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.nn._kan import (KAN, auto_symbolic, kan_activations, prune, refine_grid,
-                                 sparsity_penalty, symbolic_formula, train_lbfgs)
+    from jaxphys.core import train_lbfgs
+    from jaxphys.nn import (KAN, auto_symbolic, kan_activations, prune, refine_grid,
+                            sparsity_penalty, symbolic_formula)
     from jaxphys.plot import plot_curves
     from jaxphys.plot._mpl import finish, new_figure
 
@@ -50,9 +51,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         batch = (x_train, y_train)
 
         def loss_for(kan, lam=0.0):
-            def loss(params, b):
+            def loss(params, b, key):
                 mse = jnp.mean((kan.apply(params, b[0])[:, 0] - b[1]) ** 2)
-                return mse + lam * sparsity_penalty(kan, params, b[0]) if lam else mse
+                return (mse + lam * sparsity_penalty(kan, params, b[0]) if lam else mse), {}
             return loss
 
         def rmse(kan, params, x, y):
@@ -62,9 +63,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         kan = KAN.create((2, 5, 1), grid_size=cfg["grids"][0])
         params = kan.init(init_key, x_train[0])
         # a short start, then the hidden grid ranges are fitted to the hidden activations
-        params = train_lbfgs(loss_for(kan, SPARSITY), params, batch, 30).params
+        params = train_lbfgs(loss_for(kan, SPARSITY), params, batch, 30).state.params
         kan, params = refine_grid(kan, params, cfg["grids"][0], x_train)
-        params = train_lbfgs(loss_for(kan, SPARSITY), params, batch, cfg["sparse_steps"]).params
+        params = train_lbfgs(loss_for(kan, SPARSITY), params, batch, cfg["sparse_steps"]).state.params
         pruned = prune(kan, params, x_train, node_threshold=NODE_THRESHOLD)
         kan, params = pruned.kan, pruned.params
 
@@ -76,7 +77,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
             if g_index:
                 boundaries.append(len(curve))
             res = train_lbfgs(loss_for(kan), params, batch, cfg["steps"])
-            params = res.params
+            params = res.state.params
             curve.extend(np.sqrt(np.maximum(np.asarray(res.losses), 1e-300)).tolist())
             stage_rmse.append(rmse(kan, params, x_test, y_test))
         spline_kan = kan
@@ -84,7 +85,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
         # 3. symbolic extraction, retraining of the constants, the formula
         sym_kan, sym_params, fits = auto_symbolic(kan, params, x_train)
-        sym_params = train_lbfgs(loss_for(sym_kan), sym_params, batch, cfg["sym_steps"]).params
+        sym_params = train_lbfgs(loss_for(sym_kan), sym_params, batch, cfg["sym_steps"]).state.params
         formula = symbolic_formula(sym_kan, sym_params, ["x", "y"], digits=6)[0]
         sym_rmse = rmse(sym_kan, sym_params, x_test, y_test)
 
@@ -105,7 +106,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.plot(xs[order], np.asarray(acts[l].phi[:, i, j])[order], lw=2.5, label="spline edge")
         f = fits.get((l, i, j))
         if f is not None:
-            from jaxphys.nn._kan import SYMBOLIC_LIBRARY
+            from jaxphys.nn import SYMBOLIC_LIBRARY
             fn = SYMBOLIC_LIBRARY[f.name][0]
             ax.plot(xs[order], f.c * fn(f.a * xs[order] + f.b) + f.d, "k--",
                     label=f"{f.name}, r² = {f.r2:.6f}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def _image_row(ax_row, imgs, title=None):
@@ -39,9 +39,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.data import load_digits
-    from jaxphys.generative._autoencoders import Autoencoder, train_autoencoder
-    from jaxphys.generative._vae import (VAE, elbo, importance_log_likelihood, interpolate,
-                                         latent_manifold, sample_prior, train_vae)
+    from jaxphys.generative import (VAE, Autoencoder, elbo, importance_log_likelihood,
+                                    interpolate, latent_manifold, sample_prior, train_autoencoder,
+                                    train_vae)
     from jaxphys.plot._mpl import finish, new_figure
 
     ds = load_digits()
@@ -61,14 +61,14 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                         learning_rate=2e-3)
 
     xt = jnp.asarray(x_test)
-    ae_rec = np.asarray(ae.apply(ae_fit.params, xt))
-    q = vae.apply(vae_fit.params, xt)
+    ae_rec = np.asarray(ae.apply(ae_fit.state.params, xt))
+    q = vae.apply(vae_fit.state.params, xt)
     mu = np.asarray(q.mean())
-    vae_rec = np.asarray(vae.apply(vae_fit.params, q.mean(), method="decode").mean())
+    vae_rec = np.asarray(vae.apply(vae_fit.state.params, q.mean(), method="decode").mean())
     ae_mse = float(np.mean((ae_rec - x_test) ** 2))
     vae_mse = float(np.mean((vae_rec - x_test) ** 2))
-    test_elbo = float(jnp.mean(elbo(vae, vae_fit.params, xt, elbo_key).elbo))
-    test_ll = float(jnp.mean(importance_log_likelihood(ll_key, vae, vae_fit.params, xt,
+    test_elbo = float(jnp.mean(elbo(vae, vae_fit.state.params, xt, elbo_key).elbo))
+    test_ll = float(jnp.mean(importance_log_likelihood(ll_key, vae, vae_fit.state.params, xt,
                                                        k=100)))
     p = (x_train.sum(0) + 1.0) / (len(x_train) + 2.0)
     base_ll = float(np.mean(np.sum(x_test * np.log(p) + (1 - x_test) * np.log1p(-p), 1)))
@@ -92,7 +92,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax1.set_ylabel("z₂")
     ax1.set_title("Test digits in the VAE's 2-D latent space")
     n_side = 12
-    grid = np.asarray(latent_manifold(vae, vae_fit.params, n_side)).reshape(n_side, n_side, 8, 8)
+    vae_params = vae_fit.state.params
+    grid = np.asarray(latent_manifold(vae, vae_params, n_side)).reshape(n_side, n_side, 8, 8)
     canvas = grid.transpose(0, 2, 1, 3).reshape(n_side * 8, n_side * 8)
     ax2.imshow(canvas, cmap="gray_r")
     ax2.set_xticks([])
@@ -102,10 +103,10 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     finish(fig, fig_lat)
 
     # prior samples and interpolation
-    samples = np.asarray(sample_prior(sample_key, vae, vae_fit.params, 10))
+    samples = np.asarray(sample_prior(sample_key, vae, vae_fit.state.params, 10))
     i_a = int(np.nonzero(y_test == 0)[0][0])
     i_b = int(np.nonzero(y_test == 7)[0][0])
-    path = np.asarray(interpolate(vae, vae_fit.params, xt[i_a], xt[i_b], 10))
+    path = np.asarray(interpolate(vae, vae_fit.state.params, xt[i_a], xt[i_b], 10))
     fig = new_figure(figsize=(8, 2.0))
     axes = fig.subplots(2, 10)
     _image_row(axes[0], samples, "prior")

@@ -28,7 +28,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     from jaxphys.data import two_moons
     from jaxphys.generative._flows import NeuralSplineFlow, fit_flow
     from jaxphys.generative._npe import expected_coverage, train_npe
-    from jaxphys.physics._simulators import damped_oscillator, oscillator_signal, simulate_batch
+    from jaxphys.physics.simulators import damped_oscillator, oscillator_signal, simulate_batch
     from jaxphys.plot._mpl import finish, new_figure
 
     k_tr, k_te, k_fit, k_s, k_sim, k_npe, k_obs, k_post, k_cov, k_val = jax.random.split(key, 10)
@@ -66,7 +66,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     theta, x = simulate_batch(k_sim, task, n_sims)
     npe = train_npe(k_npe, theta, x, n_steps=500 if quick else 4000, batch_size=256,
                     learning_rate=3e-3 if quick else 1e-3,
-                    flow=NeuralSplineFlow(n_layers=3, hidden=(64, 64), n_bins=8))
+                    flow=NeuralSplineFlow(n_layers=3, hidden=(64, 64), n_bins=8)).state
     theta_true = np.array([2.0, 0.2], np.float32)
     x_obs = task.simulate(k_obs, theta_true)
     sample_posterior = jax.jit(lambda k, x: npe.sample(k, x, 4000))

@@ -66,8 +66,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     net = TimeMLP(widths=(128, 128, 128))
     diff_fit = train_diffusion(keys[6], net, sched, st.transform(moons), n_steps=n_diff,
                                batch_size=256, learning_rate=2e-3)
-    ddpm = np.asarray(st.inverse(ddpm_sample(keys[7], net, diff_fit.params, sched, 2000, (2,))))
-    ddim = np.asarray(st.inverse(ddim_sample(keys[8], net, diff_fit.params, sched, 2000, (2,),
+    diff_params = diff_fit.state.params
+    ddpm = np.asarray(st.inverse(ddpm_sample(keys[7], net, diff_params, sched, 2000, (2,))))
+    ddim = np.asarray(st.inverse(ddim_sample(keys[8], net, diff_params, sched, 2000, (2,),
                                              n_steps=50)))
     c2st_steps = 200 if quick else 1000
     acc_ddpm = c2st(keys[9], ref, ddpm, n_steps=c2st_steps)
@@ -98,7 +99,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                                batch_size=64, learning_rate=2e-3, cond_drop=0.1)
     labels = jnp.repeat(jnp.arange(10), 3)
     sample_key = jax.random.fold_in(key, 99)
-    cf_imgs = np.asarray(ddim_sample(sample_key, unet, unet_fit.params, dsched, 30, (8, 8, 1),
+    unet_params = unet_fit.state.params
+    cf_imgs = np.asarray(ddim_sample(sample_key, unet, unet_params, dsched, 30, (8, 8, 1),
                                      n_steps=50, labels=labels, guidance=2.0))
 
     fig = new_figure(figsize=(10, 3.4))

@@ -6,10 +6,10 @@ stays and a2 goes to s2 for −50; from s2 a1 returns to s0 for +40 with
 probability 0.8) is solved by Q-value iteration (``q_value_iteration``, one
 jitted ``while_loop``): the optimal actions are (a0, a0, a1) at γ = 0.90 and
 (a0, a2, a1) at γ = 0.95 (far-sighted enough, the agent pays −50 in s1 to reach
-the +40 of s2). Tabular Q-learning (``make_q_learning_train``: uniform
+the +40 of s2). Tabular Q-learning (the ``make_q_learning`` agent: uniform
 behaviour policy, per-pair learning rate N^−0.7) learns the same Q-values from
 sampled transitions; both discounts run in one vmapped call, γ being a traced
-array. Then a 5 × 10 maze with two pits and a 10 % slip probability
+hyperparameter. Then a 5 × 10 maze with two pits and a 10 % slip probability
 (``GridWorld``): value iteration on its exact tensors (``to_mdp``) gives V* and
 the optimal policy (arrows), and ε-greedy Q-learning recovers a policy that
 reaches the goal, evaluated on greedy episodes (``jaxphys.rl.evaluate``).
@@ -61,12 +61,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.plot._mpl import finish, new_figure
-    from jaxphys.rl._evaluate import evaluate
-    from jaxphys.rl._tabular import q_value_iteration, value_iteration
-    from jaxphys.rl._tabular_learning import (QLearningConfig, greedy_policy,
-                                              make_q_learning_train)
-    from jaxphys.rl.envs._gridworld import GridWorld
-    from jaxphys.rl.envs._tabular_mdp import three_state_mdp
+    from jaxphys.rl import (QLearningConfig, evaluate, greedy_policy, make_q_learning,
+                            q_value_iteration, value_iteration)
+    from jaxphys.rl.envs import GridWorld, three_state_mdp
 
     out_dir = Path(out_dir)
     ql_key, grid_key, eval_key = jax.random.split(key, 3)
@@ -85,10 +82,12 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         metrics[f"qvi_iterations_gamma_{g:.2f}"] = float(res.n_iter)
     n_steps = 40_000 if quick else 400_000
 
+    learner = make_q_learning(env, None, QLearningConfig(n_steps=n_steps, lr_schedule="visits"))
+    hp = learner.default_hparams._replace(epsilon=1.0, learning_rate=1.0, lr_decay=1.0,
+                                          lr_power=0.7)
+
     def learn(gamma, k):
-        cfg = QLearningConfig(n_steps=n_steps, gamma=gamma, epsilon=1.0, learning_rate=1.0,
-                              lr_schedule="visits", lr_decay=1.0, lr_power=0.7)
-        return make_q_learning_train(env, None, cfg)(k).q_values
+        return learner.train(k, hp._replace(gamma=gamma)).state.q_values
 
     q_learned = np.asarray(jax.jit(jax.vmap(learn))(jnp.asarray(gammas, jnp.float32),
                                                     jax.random.split(ql_key, 2)))
@@ -118,14 +117,16 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     gp = grid.default_params()
     vi = value_iteration(grid.to_mdp(gp), 0.95, tol=1e-7)
     grid_steps = 20_000 if quick else 100_000
-    cfg = QLearningConfig(n_steps=grid_steps, gamma=0.95, epsilon=0.2, learning_rate=0.3,
-                          lr_schedule="visits", lr_decay=0.02)
+    grid_learner = make_q_learning(grid, gp, QLearningConfig(n_steps=grid_steps,
+                                                             lr_schedule="visits"))
+    grid_hp = grid_learner.default_hparams._replace(gamma=0.95, epsilon=0.2, learning_rate=0.3,
+                                                    lr_decay=0.02)
 
     def grid_train(k):
-        res = make_q_learning_train(grid, gp, cfg)(k)
-        ev = evaluate(eval_key, grid, gp, greedy_policy(grid, gp, res.q_values),
-                      n_episodes=100, max_steps=100)
-        return res.q_values, ev.returns
+        q = grid_learner.train(k, grid_hp).state.q_values
+        ev = evaluate(eval_key, grid, gp, greedy_policy(grid, gp, q), n_episodes=100,
+                      max_steps=100)
+        return q, ev.returns
 
     q_grid, returns = jax.jit(grid_train)(grid_key)
     q_grid, returns = np.asarray(q_grid), np.asarray(returns)

@@ -3,8 +3,9 @@
 CartPole (``jaxphys.rl.envs.CartPole``, gymnasium CartPole-v1's dynamics: +1
 per step, terminated when the pole tilts past 12° or the cart leaves ±2.4 m,
 truncated at 500 steps). PPO (clipped objective, GAE, minibatch epochs; separate
-64-64 tanh actor and critic) is one jittable function ``train(key)``, so
-``jax.vmap(train)`` trains all seeds in one compiled call. The figure shows the
+64-64 tanh actor and critic) is an agent, ``make_ppo(env, params, config)``, whose
+``train(key, hparams)`` is one jittable function, so ``jax.vmap(agent.train)`` trains
+all seeds in one compiled call. The figure shows the
 training return of every seed against environment steps, their mean, and a
 uniformly random policy for scale; the trained greedy policies are then
 evaluated on fresh episodes (``jaxphys.rl.evaluate``). ``--quick`` trains 3
@@ -26,23 +27,24 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.plot._mpl import finish, new_figure
-    from jaxphys.rl._evaluate import evaluate
-    from jaxphys.rl._ppo import PPOConfig, make_train
-    from jaxphys.rl.envs._cartpole import CartPole
+    from jaxphys.rl import PPOConfig, evaluate, make_ppo
+    from jaxphys.rl.envs import CartPole
 
     n_seeds, steps = (3, 32_768) if quick else (4, 500_000)
     cfg = PPOConfig(total_timesteps=steps, n_envs=8 if quick else 4, n_steps=128)
     env = CartPole()
-    train = make_train(env, env.default_params(), cfg)
+    agent = make_ppo(env, env.default_params(), cfg)
     train_key, eval_key, random_key = jax.random.split(key, 3)
     start = time.perf_counter()
-    res = jax.block_until_ready(jax.jit(jax.vmap(train))(jax.random.split(train_key, n_seeds)))
+    res = jax.block_until_ready(jax.jit(jax.vmap(agent.train))(
+        jax.random.split(train_key, n_seeds)))
     seconds = time.perf_counter() - start
 
     def evaluate_params(k, params):
-        return evaluate(k, env, None, train.policy(params), n_episodes=32, max_steps=500)
+        return evaluate(k, env, None, agent.policy(params), n_episodes=32, max_steps=500)
 
-    ev = jax.jit(jax.vmap(evaluate_params))(jax.random.split(eval_key, n_seeds), res.params)
+    ev = jax.jit(jax.vmap(evaluate_params))(jax.random.split(eval_key, n_seeds),
+                                            res.state.params)
     final = np.asarray(ev.mean_return)
     rand = float(jax.jit(lambda k: evaluate(k, env, None,
                                            lambda kk, o: env.action_space(None).sample(kk),

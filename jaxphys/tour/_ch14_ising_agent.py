@@ -30,10 +30,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.plot._mpl import new_figure
-    from jaxphys.rl._dqn import DQNConfig, dqn_greedy_policy, make_train
-    from jaxphys.rl._mcts import MCTSConfig, mcts_episode
-    from jaxphys.rl.envs._ising_chain import (IsingChain, enumerate_ising_chain,
-                                              random_pm_j_couplings)
+    from jaxphys.rl import DQNConfig, MCTSConfig, make_dqn, mcts_episode
+    from jaxphys.rl.envs import IsingChain, enumerate_ising_chain, random_pm_j_couplings
 
     dqn_key, eval_key, glass_key, mcts_key = jax.random.split(key, 4)
 
@@ -43,11 +41,12 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     params = env.make_params(J=1.0, h=0.0, gamma=0.9)
     config = DQNConfig(total_timesteps=60_000 if quick else 100_000, n_envs=16,
                        buffer_size=10_000, batch_size=64, learning_starts=1_000,
-                       target_update_interval=2_000, hidden=(128, 128), learning_rate=1e-3,
-                       gamma=0.9, eps_fraction=0.5, loss="huber", lr_decay=True)
-    train = make_train(env, params, config)
-    result = jax.jit(train)(dqn_key)
-    policy = dqn_greedy_policy(train.network, result.params)
+                       target_update_interval=2_000, hidden=(128, 128), loss="huber",
+                       lr_decay=True)
+    agent = make_dqn(env, params, config)
+    hparams = agent.default_hparams._replace(learning_rate=1e-3, gamma=0.9, eps_fraction=0.5)
+    result = agent.train(dqn_key, hparams)
+    policy = agent.policy(result.state.params)
     n_episodes = 200 if quick else 1000
 
     @jax.jit
@@ -76,11 +75,12 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     # learning curve in 20 chunks: mean return and mean length of the episodes ended in each
     m = result.metrics
-    chunks = np.array_split(np.arange(np.asarray(m["timesteps"]).shape[0]), 20)
-    done = np.array([np.asarray(m["episodes_done"])[c].sum() for c in chunks])
-    ret_sum = np.array([np.asarray(m["episode_return_sum"])[c].sum() for c in chunks])
-    ret = ret_sum / np.maximum(done, 1)
-    steps = np.array([np.asarray(m["timesteps"])[c[-1]] for c in chunks])
+    episodes = np.asarray(m["n_episodes"])
+    ended = np.where(episodes > 0, np.asarray(m["episode_return"]) * episodes, 0.0)
+    chunks = np.array_split(np.arange(episodes.shape[0]), 20)
+    done = np.array([episodes[c].sum() for c in chunks])
+    ret = np.array([ended[c].sum() for c in chunks]) / np.maximum(done, 1)
+    steps = np.array([np.asarray(m["env_steps"])[c[-1]] for c in chunks])
     ep_len = np.array([len(c) * config.n_envs for c in chunks]) / np.maximum(done, 1)
 
     fig = new_figure(figsize=(9.0, 3.6))

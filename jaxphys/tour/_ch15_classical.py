@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def _load_digits():
@@ -37,7 +37,7 @@ def _load_digits():
     import numpy as np
 
     try:
-        from jaxphys.data._digits import load_digits
+        from jaxphys.data import load_digits
 
         ds = load_digits()
         return np.asarray(ds.x).reshape(-1, 64), np.asarray(ds.y), "jaxphys.data"
@@ -70,8 +70,8 @@ def _scatter(ax, emb, labels, title):
     for digit in range(10):
         sel = labels == digit
         ax.scatter(emb[sel, 0], emb[sel, 1], s=6, color=cmap(digit), label=str(digit))
-        centre = np.median(emb[sel], axis=0)
-        ax.text(centre[0], centre[1], str(digit), fontsize=13, weight="bold",
+        center = np.median(emb[sel], axis=0)
+        ax.text(center[0], center[1], str(digit), fontsize=13, weight="bold",
                 ha="center", va="center", color="black",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
     ax.set_title(title)
@@ -162,9 +162,9 @@ def _trees(key, out_dir: Path, quick: bool):
     import numpy as np
 
     from jaxphys import data
-    from jaxphys.classical._boosting import gb_fit, gb_predict, gb_predict_proba
-    from jaxphys.classical._forest import forest_fit, forest_predict, forest_predict_proba
-    from jaxphys.classical._tree import tree_fit, tree_predict, tree_predict_proba
+    from jaxphys.classical import (forest_fit, forest_predict, forest_predict_proba, gb_fit,
+                                   gb_predict, gb_predict_proba, tree_fit, tree_predict,
+                                   tree_predict_proba)
     from jaxphys.plot._mpl import finish, new_figure
 
     data_key, split_key, forest_key, gb_key = jax.random.split(jax.random.fold_in(key, 1), 4)
@@ -204,9 +204,9 @@ def _trees(key, out_dir: Path, quick: bool):
         prob = np.asarray(proba_fn(params, grid))[:, 1].reshape(g0.shape)
         ax.contourf(g0, g1, prob, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.6)
         ax.contour(g0, g1, prob, levels=[0.5], colors="k", linewidths=1.0)
-        for label, colour, text in ((0, "tab:blue", "noise"), (1, "tab:red", "signal")):
+        for label, color, text in ((0, "tab:blue", "noise"), (1, "tab:red", "signal")):
             sel = y[te] == label
-            ax.scatter(feats[te][sel, 0], feats[te][sel, 1], s=4, color=colour, label=text)
+            ax.scatter(feats[te][sel, 0], feats[te][sel, 1], s=4, color=color, label=text)
         imp = np.asarray(params.feature_importances)
         importances[kind] = imp
         extra = (f", {int(params.n_estimators_used)} rounds kept" if kind == "boosting"

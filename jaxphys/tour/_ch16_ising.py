@@ -1,7 +1,7 @@
 """Chapter 16: the 2-D Ising model — Monte Carlo against Onsager, and learning the phases.
 
 Part one runs one Markov chain per temperature (checkerboard Metropolis plus Wolff
-cluster flips, ``jaxphys.physics.simulate``, all chains in one jitted ``vmap`` with
+cluster flips, ``jaxphys.physics.ising.simulate``, all chains in one jitted ``vmap`` with
 the temperature a traced array) on an L×L periodic lattice, and plots the energy
 per spin and ``⟨|m|⟩`` with autocorrelation-aware error bars
 (``ising_observables``: integrated autocorrelation time, blocked jackknife) over
@@ -20,16 +20,68 @@ regression on ``|m|`` (it succeeds).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
+
+
+class _Z2Demo(NamedTuple):
+    """Logistic regression on raw spins against on ``|m|`` (test accuracies, floats).
+
+    Fields:
+      raw_spins_accuracy: test accuracy of logistic regression on the ``L²`` raw spins.
+      raw_spins_accuracy_away: the same on ``|T - T_c| ≥ window``.
+      abs_m_accuracy: test accuracy of logistic regression on the one feature ``|m|``.
+      abs_m_accuracy_away: the same on ``|T - T_c| ≥ window``.
+    """
+
+    raw_spins_accuracy: float
+    raw_spins_accuracy_away: float
+    abs_m_accuracy: float
+    abs_m_accuracy_away: float
+
+
+def _z2_logistic_demo(train_spins: Any, train_label: Any, test_spins: Any, test_label: Any,
+                      test_temperature: Any, *, l2: float = 1e-2, window: float = 0.3) -> _Z2Demo:
+    """Fit ``jaxphys.linear.logistic_regression`` on raw spins ``(n, L, L)`` and on ``|m|``.
+
+    The Hamiltonian is invariant under ``s → -s``, so ordered configurations come with
+    ``m > 0`` and ``m < 0`` equally: a linear function of the spins is odd under the flip
+    up to its bias and the raw-spin model fails (≈ 0.5), while the model on the
+    Z₂-invariant ``|m|`` succeeds.
+    """
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxphys.linear import logistic_predict, logistic_regression
+    from jaxphys.physics.ising import T_CRITICAL
+
+    tr = jnp.asarray(train_spins, jnp.float32)
+    te = jnp.asarray(test_spins, jnp.float32)
+    ytr = jnp.asarray(train_label).astype(jnp.int32)
+    yte = np.asarray(test_label)
+    away = np.abs(np.asarray(test_temperature) - T_CRITICAL) >= window
+    out = []
+    n_feat = tr.shape[1] * tr.shape[2]
+    # |m| goes in as the first of L² columns, the others zero (standardised to 0, their
+    # weights stay 0 under the l2 term): the same fit as on |m| alone, with the raw-spin
+    # fit's shapes, so the compiled L-BFGS solver is reused rather than compiled twice.
+    for feats in (lambda s: s.reshape(s.shape[0], -1),
+                  lambda s: jnp.pad(jnp.abs(jnp.mean(s, axis=(1, 2)))[:, None],
+                                    ((0, 0), (0, n_feat - 1)))):
+        xtr, xte = feats(tr), feats(te)
+        mu, sd = jnp.mean(xtr, 0)[None, :], jnp.std(xtr, 0)[None, :] + 1e-6
+        fit = logistic_regression((xtr - mu) / sd, ytr, l2=l2)
+        pred = np.asarray(logistic_predict(fit, (xte - mu) / sd))
+        out += [float(np.mean(pred == yte)), float(np.mean(pred[away] == yte[away]))]
+    return _Z2Demo(*out)
 
 
 def _monte_carlo(key, quick):
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.physics._ising_mc import simulate
-    from jaxphys.physics._observables import ising_observables
+    from jaxphys.physics.ising import ising_observables, simulate
 
     L = 16 if quick else 32
     temps = np.linspace(1.4, 3.4, 11 if quick else 21)
@@ -37,7 +89,7 @@ def _monte_carlo(key, quick):
     run = simulate(key, L, jnp.asarray(np.repeat(temps, n_chains)),
                    n_samples=300 if quick else 2000, n_thermal=100 if quick else 300,
                    algorithm="metropolis" if quick else "hybrid", initial="ordered")
-    obs = ising_observables(run.energy, run.magnetisation, run.temperature, L * L)
+    obs = ising_observables(run.energy, run.magnetization, run.temperature, L * L)
 
     def pooled(est):
         v = np.asarray(est.value).reshape(temps.size, n_chains)
@@ -45,7 +97,7 @@ def _monte_carlo(key, quick):
         return v.mean(1), np.sqrt((e ** 2).sum(1)) / n_chains
 
     return L, temps, {name: pooled(getattr(obs, name)) for name in
-                      ("energy", "abs_magnetisation", "specific_heat", "susceptibility")}
+                      ("energy", "abs_magnetization", "specific_heat", "susceptibility")}
 
 
 def _classifiers(key, quick):
@@ -53,11 +105,9 @@ def _classifiers(key, quick):
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.physics._ising_data import ising_configurations
-    from jaxphys.physics._onsager import T_CRITICAL
-    from jaxphys.physics._phase import (accuracy_away_from_tc, crossing_temperature,
-                                        finite_size_extrapolation, phase_curve,
-                                        train_phase_classifier, z2_logistic_demo)
+    from jaxphys.physics.ising import (T_CRITICAL, accuracy_away_from_tc, crossing_temperature,
+                                       finite_size_extrapolation, ising_configurations,
+                                       phase_curve, train_phase_classifier)
 
     sizes = (16,) if quick else (8, 12, 16, 24)
     temps = jnp.linspace(1.0, 2 * T_CRITICAL - 1.0, 12 if quick else 20)
@@ -88,8 +138,8 @@ def _classifiers(key, quick):
         crossings[L] = crossing_temperature(curve.temperature, curve.p_ordered)
         accs[L] = accuracy_away_from_tc(clf, test.spins, test.label, test.temperature)
         if L == sizes[-1]:
-            demo = z2_logistic_demo(train.spins, train.label, test.spins, test.label,
-                                    test.temperature)
+            demo = _z2_logistic_demo(train.spins, train.label, test.spins, test.label,
+                                     test.temperature)
     fss = (finite_size_extrapolation(list(crossings), list(crossings.values()))
            if len(sizes) > 1 else None)
     return curves, crossings, accs, demo, fss
@@ -99,7 +149,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax
     import numpy as np
 
-    from jaxphys.physics._onsager import T_CRITICAL, onsager_energy, onsager_magnetisation
+    from jaxphys.physics.ising import T_CRITICAL, onsager_energy, onsager_magnetization
     from jaxphys.plot._mpl import finish, new_figure
 
     mc_key, clf_key = jax.random.split(key)
@@ -110,8 +160,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     fig = new_figure(figsize=(11.0, 7.5))
     axes = fig.subplots(2, 2)
     panels = [("energy", "energy per spin $u$", np.asarray(onsager_energy(fine))),
-              ("abs_magnetisation", r"$\langle|m|\rangle$",
-               np.asarray(onsager_magnetisation(fine))),
+              ("abs_magnetization", r"$\langle|m|\rangle$",
+               np.asarray(onsager_magnetization(fine))),
               ("specific_heat", "specific heat per spin $c$", None),
               ("susceptibility", r"susceptibility $\chi$", None)]
     for ax, (name, label, exact) in zip(axes.ravel(), panels):
@@ -162,8 +212,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         "L_mc": L,
         "max_energy_deviation": float(np.max(np.abs(obs["energy"][0] - e_ex)[temps < 2.0])),
         "max_abs_m_deviation_below_2": float(np.max(np.abs(
-            obs["abs_magnetisation"][0][temps < 2.0]
-            - np.asarray(onsager_magnetisation(temps[temps < 2.0]))))),
+            obs["abs_magnetization"][0][temps < 2.0]
+            - np.asarray(onsager_magnetization(temps[temps < 2.0]))))),
         "T_peak_specific_heat": float(temps[np.argmax(obs["specific_heat"][0])]),
         f"crossing_L{largest}": crossings[largest],
         f"accuracy_away_L{largest}": accs[largest],

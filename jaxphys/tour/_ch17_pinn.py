@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 CONFIG = {
     True: dict(widths=(16,) * 3, n_collocation=1000, n_adam=800, learning_rate=5e-3,
-               n_lbfgs=400),
+               n_lbfgs=400, chunk_size=10),
     False: dict(widths=(20,) * 6, n_collocation=5000, n_adam=3000, learning_rate=3e-3,
-                rar_rounds=2, rar_points=500, rar_adam=500, n_lbfgs=3000),
+                rar_rounds=2, rar_points=500, rar_adam=500, n_lbfgs=3000, chunk_size=25),
 }
 
 
@@ -31,9 +31,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax
     import numpy as np
 
-    from jaxphys.physics._pde_solutions import BURGERS_NU, burgers_cole_hopf
-    from jaxphys.physics._pinn import relative_l2
-    from jaxphys.physics._pinn_solvers import solve_burgers
+    from jaxphys.physics.pinn import BURGERS_NU, burgers_cole_hopf, relative_l2, solve_burgers
     from jaxphys.plot._mpl import finish, new_figure
 
     cfg = CONFIG[bool(quick)]
@@ -57,7 +55,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_xlabel("t")
         ax.set_ylabel("x")
         ax.set_title(title, fontsize=10)
-    colloc = np.asarray(sol.result.collocation)
+    history = sol.result.history
+    n_points = int(history["n_collocation"][-1])
     n0 = cfg["n_collocation"]
     for col, ti in enumerate((25, 50, 99)):
         ax = fig.add_subplot(grid[1, col])
@@ -68,7 +67,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         if col == 0:
             ax.set_ylabel("u")
             ax.legend(fontsize=8)
-    added = colloc.shape[0] - n0
+    added = n_points - n0
     fig.suptitle(f"Burgers, ν = 0.01/π: relative L2 error {err:.2e} on 256 × 100"
                  + (f" ({added} RAR points added)" if added else ""), fontsize=11)
     fig_path = out_dir / "ch17_pinn_burgers.png"
@@ -76,23 +75,26 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     fig2 = new_figure(figsize=(6.4, 4.0))
     ax = fig2.add_subplot(1, 1, 1)
-    adam = np.asarray(sol.result.adam_losses)
-    lbfgs = np.asarray(sol.result.lbfgs_losses)
-    ax.semilogy(np.arange(adam.size), adam, label="Adam (+ RAR rounds)")
-    ax.semilogy(adam.size + np.arange(lbfgs.size), lbfgs, label="L-BFGS")
+    steps = np.asarray(history["step"])
+    residual = np.asarray(history["residual"])
+    is_lbfgs = np.asarray(history["stage"]) == "lbfgs"
+    ax.semilogy(steps[~is_lbfgs], residual[~is_lbfgs], label="Adam (+ RAR rounds)")
+    ax.semilogy(steps[is_lbfgs], residual[is_lbfgs], label="L-BFGS")
+    n_adam = int(steps[~is_lbfgs].max()) if (~is_lbfgs).any() else 0
+    n_lbfgs = int(steps[-1]) - n_adam
     ax.set_xlabel("step")
-    ax.set_ylabel("mean squared residual")
+    ax.set_ylabel(f"mean squared residual (mean over {cfg['chunk_size']} steps)")
     ax.legend()
     loss_path = out_dir / "ch17_pinn_loss.png"
     finish(fig2, loss_path)
 
     metrics = {"relative_l2_error": err, "max_abs_error": max_err,
-               "final_residual_loss": float(sol.result.aux["residual"]),
-               "nu": float(BURGERS_NU), "n_collocation": int(colloc.shape[0]),
-               "n_adam": int(adam.size), "n_lbfgs": int(lbfgs.size)}
+               "final_residual_loss": float(residual[-1]),
+               "nu": float(BURGERS_NU), "n_collocation": n_points,
+               "n_adam": n_adam, "n_lbfgs": n_lbfgs}
     summary = (f"Burgers PINN (ν = 0.01/π): relative L2 error {err:.2e}, max |error| "
-               f"{max_err:.2e} vs Cole–Hopf on 256 × 100, {adam.size} Adam + {lbfgs.size} "
-               f"L-BFGS steps, {colloc.shape[0]} collocation points")
+               f"{max_err:.2e} vs Cole–Hopf on 256 × 100, {n_adam} Adam + {n_lbfgs} "
+               f"L-BFGS steps, {n_points} collocation points")
     return ChapterResult(summary=summary, metrics=metrics, figures=[fig_path, loss_path])
 
 

@@ -1,6 +1,6 @@
 """Chapter 18: signal propagation at initialisation — the order-to-chaos phase diagram.
 
-Mean-field theory of deep random tanh networks (``jaxphys.physics.mean_field``,
+Mean-field theory of deep random tanh networks (``jaxphys.dynamics.mean_field``,
 Gauss–Hermite quadrature): over a grid of weight and bias variances
 ``(σ_w², σ_b²)`` it computes the fixed point ``q*``, the slope ``χ₁`` of the
 correlation map at ``c = 1`` and the correlation depth scale ``ξ_c``. ``χ₁ = 1``
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def _digits(n):
@@ -37,9 +37,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.physics._signal import (correlation_map, critical_sigma_w2,
-                                         empirical_correlation_map, fixed_point_length,
-                                         mean_field, trainability)
+    from jaxphys.dynamics import (correlation_map, critical_sigma_w2, empirical_correlation_map,
+                                  fixed_point_length, mean_field, trainability)
     from jaxphys.plot._mpl import finish, new_figure
 
     emp_key, train_key = jax.random.split(key)
@@ -77,16 +76,16 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     # the mean-field map at q* on both grids, one compiled function for the three σ_w²
     cmap = jax.jit(jax.vmap(lambda c, s, q: correlation_map(c, s, sb, q=q), (0, None, None)))
     max_dev = 0.0
-    for sw, colour, k in zip((1.0, crit_005, 3.0), ("tab:blue", "tab:green", "tab:red"),
+    for sw, color, k in zip((1.0, crit_005, 3.0), ("tab:blue", "tab:green", "tab:red"),
                              jax.random.split(emp_key, 3)):
         qs = fixed_point_length(sw, sb)
         mf_map = np.asarray(cmap(cs, sw, qs))
-        ax_map.plot(cs, mf_map, color=colour, label=fr"$\sigma_w^2$ = {sw:.3f}")
+        ax_map.plot(cs, mf_map, color=color, label=fr"$\sigma_w^2$ = {sw:.3f}")
         emp = np.asarray(empirical_correlation_map(k, c_in, qs, sw, sb, width=1000,
                                                    n_networks=16 if quick else 64))
         ref = np.asarray(cmap(c_in, sw, qs))
         max_dev = max(max_dev, float(np.max(np.abs(emp - ref))))
-        ax_map.plot(c_in, emp, "o", color=colour, ms=4)
+        ax_map.plot(c_in, emp, "o", color=color, ms=4)
     ax_map.plot([-1, 1], [-1, 1], color="grey", ls=":", lw=0.8)
     ax_map.set_xlabel(r"$c_{in}$")
     ax_map.set_ylabel(r"$c_{out}$")

@@ -4,7 +4,7 @@ Scaling: a ``(1, 1)`` cubic-spline KAN learns the smooth target ``exp(sin πx)``
 on grids of ``G`` = 4, 8, 16, 32 (… 64) intervals, each grid initialised from the
 previous one (grid extension) and trained with L-BFGS. Spline approximation
 theory predicts test RMSE ``∝ G^{-(k+1)} = G^{-4}``; the fit of
-``L = a·G^{-α}`` (``jaxphys.physics.fit_power_law``) gives ``α`` with a
+``L = a·G^{-α}`` (``jaxphys.dynamics.fit_power_law``) gives ``α`` with a
 residual-bootstrap 90 % interval.
 
 Bias–variance: polynomials of degree 0 … 9 are refitted by least squares on
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 CONFIG = {True: {"grids": (4, 8, 16, 32), "n_lbfgs": 150, "n_sets": 500},
           False: {"grids": (4, 8, 16, 32, 64), "n_lbfgs": 400, "n_sets": 4000}}
@@ -27,8 +27,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax
     import numpy as np
 
-    from jaxphys.physics._bias_variance import polynomial_bias_variance
-    from jaxphys.physics._scaling import kan_grid_scaling
+    from jaxphys.dynamics import kan_grid_scaling, polynomial_bias_variance
     from jaxphys.plot._mpl import finish, new_figure
 
     cfg = CONFIG[bool(quick)]

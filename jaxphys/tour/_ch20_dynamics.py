@@ -19,7 +19,7 @@ and by growing depth at a fixed parameter count. Double descent: minimum-norm
 random-features regression has its test error peak where the number of features
 equals the number of training points. Sparse rewards and a curriculum: in a
 serpentine maze whose only reward is +1 at the goal, 23-25 moves from the start
-(``jaxphys.rl._curriculum.sparse_maze``, episodes of 60 steps), a plain ε-greedy
+(``jaxphys.rl.sparse_maze``, episodes of 60 steps), a plain ε-greedy
 Q-learner never finds the reward within its step budget, while the same learner
 with the same budget, started ever farther from the goal (a goal-distance
 curriculum that advances on its training success), reaches the goal in every
@@ -31,16 +31,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
-OPTIMISERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam")
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam")
 ETAS = (0.1, 0.5, 0.9, 1.0, 1.1)
+
+
+def _step_size_regime(eta: float) -> str:
+    """The behaviour of gradient descent on ``(θ − θ*)²`` with step ``η``, from ``|1 − 2η|``.
+
+    >>> [_step_size_regime(e) for e in (0.1, 0.5, 0.9, 1.0, 1.1)]
+    ['monotone', 'one step', 'oscillating', 'marginal', 'diverging']
+    """
+    eta = float(eta)
+    if eta <= 0:
+        raise ValueError(f"eta: expected a step size > 0, got {eta!r}")
+    if eta < 0.5:
+        return "monotone"
+    if eta == 0.5:
+        return "one step"
+    if eta < 1.0:
+        return "oscillating"
+    if eta == 1.0:
+        return "marginal"
+    return "diverging"
 
 
 def _trajectory_figure(landscapes, runs, path):
     import numpy as np
 
-    from jaxphys import linear
+    from jaxphys.dynamics import loss_surface
     from jaxphys.plot._mpl import finish, new_figure
 
     fig = new_figure(figsize=(11.0, 9.0))
@@ -50,14 +70,14 @@ def _trajectory_figure(landscapes, runs, path):
         (a0, a1), (b0, b1) = ls.bounds
         g1 = np.linspace(a0, a1, 121)
         g2 = np.linspace(b0, b1, 121)
-        z = np.asarray(linear.loss_surface(ls.loss, g1, g2))
+        z = np.asarray(loss_surface(ls.loss, g1, g2))
         zmin = z.min()
         levels = zmin + np.geomspace(1e-3, z.max() - zmin + 1e-3, 20) * (
             1.0 if ls.name != "wells" else 1.0)
         ax.contourf(g1, g2, z.T, levels=levels, cmap="Greys_r", alpha=0.8)
         ax.contour(g1, g2, z.T, levels=levels, colors="k", linewidths=0.3)
         thetas = np.asarray(tr.thetas)
-        for o, name in enumerate(OPTIMISERS):
+        for o, name in enumerate(OPTIMIZERS):
             path_o = thetas[o, start_index]
             ok = np.all(np.isfinite(path_o), axis=1)
             ax.plot(path_o[ok, 0], path_o[ok, 1], "-", lw=1.4, color=f"C{o}", label=name)
@@ -80,8 +100,8 @@ def _steps_figure(table, n_steps, path):
     fig = new_figure(figsize=(9.0, 4.2))
     ax = fig.subplots()
     names = list(table)
-    width = 0.8 / len(OPTIMISERS)
-    for o, opt in enumerate(OPTIMISERS):
+    width = 0.8 / len(OPTIMIZERS)
+    for o, opt in enumerate(OPTIMIZERS):
         vals = np.array([table[n][opt] for n in names], float)
         shown = np.where(vals >= 0, vals, np.nan)
         ax.bar(np.arange(len(names)) + (o - 3) * width, shown, width, color=f"C{o}", label=opt)
@@ -135,12 +155,12 @@ def _expressiveness_figure(width_res, depth_res, path):
 
     fig = new_figure(figsize=(11.0, 4.2))
     left, right = fig.subplots(1, 2)
-    for res, label, colour in ((width_res, "one hidden layer, growing width", "C0"),):
+    for res, label, color in ((width_res, "one hidden layer, growing width", "C0"),):
         med = np.median(res.test_mse, axis=1)
-        left.loglog(res.n_params, med, "o-", color=colour, label=label)
+        left.loglog(res.n_params, med, "o-", color=color, label=label)
         for w, p, m in zip(res.widths, res.n_params, med):
             left.annotate(f"W={w}", (p, m), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        left.fill_between(res.n_params, res.test_mse.min(1), res.test_mse.max(1), color=colour,
+        left.fill_between(res.n_params, res.test_mse.min(1), res.test_mse.max(1), color=color,
                           alpha=0.2)
     left.set_xlabel("parameters")
     left.set_ylabel("test MSE (median, range over seeds)")
@@ -169,12 +189,12 @@ def _double_descent_figure(dd, path):
     fig = new_figure(figsize=(6.8, 4.4))
     ax = fig.subplots()
     ratio = dd.n_features / dd.n_train
-    for arr, label, colour in ((dd.test_mse, "test", "C3"), (dd.train_mse, "train", "C0")):
+    for arr, label, color in ((dd.test_mse, "test", "C3"), (dd.train_mse, "train", "C0")):
         a = np.asarray(arr)
         med = np.median(a, axis=1)
-        ax.plot(ratio, np.maximum(med, 1e-8), "o-", ms=4, color=colour, label=label)
+        ax.plot(ratio, np.maximum(med, 1e-8), "o-", ms=4, color=color, label=label)
         ax.fill_between(ratio, np.maximum(np.quantile(a, 0.25, axis=1), 1e-8),
-                        np.maximum(np.quantile(a, 0.75, axis=1), 1e-8), color=colour, alpha=0.2)
+                        np.maximum(np.quantile(a, 0.75, axis=1), 1e-8), color=color, alpha=0.2)
     ax.axvline(1.0, color="0.3", ls="--", lw=1, label="interpolation threshold P = N")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -193,28 +213,30 @@ def _curriculum_panel(key, quick, path):
     import numpy as np
 
     from jaxphys.plot._mpl import finish, new_figure
-    from jaxphys.rl._curriculum import (curriculum_starts, make_curriculum_train, plain_starts,
-                                        sparse_maze)
-    from jaxphys.rl._tabular_learning import QLearningConfig, success_rate
+    from jaxphys.rl import (CurriculumConfig, curriculum_starts, evaluations, make_curriculum,
+                            plain_starts, sparse_maze, sweep_axes)
 
     env = sparse_maze(max_steps=60)
     params = env.default_params()
     distances = (3, 6, 10, 14, 18, 22)
     n_steps, every, seeds = (6000, 500, 3) if quick else (20_000, 500, 8)
-    cfg = QLearningConfig(n_steps=n_steps, gamma=0.95, epsilon=0.1, learning_rate=0.5,
-                          eval_every=every, eval_episodes=32, eval_max_steps=60)
-    train = make_curriculum_train(env, params, cfg, distances=distances)
-    starts = np.stack([curriculum_starts(env, params, distances)] * seeds
-                      + [plain_starts(params, len(distances) + 1)] * seeds)
-    res = jax.jit(jax.vmap(train))(jax.random.split(key, 2 * seeds), starts)
-    succ = np.asarray(jax.vmap(success_rate)(res))                 # (2 * seeds, n_evals)
-    steps = np.asarray(res.eval_steps[0])
+    agent = make_curriculum(env, params, CurriculumConfig(
+        n_steps=n_steps, eval_every=every, eval_episodes=32, eval_max_steps=60,
+        distances=distances))
+    hp = agent.default_hparams._replace(gamma=0.95, epsilon=0.1, learning_rate=0.5)
+    starts = np.stack([np.asarray(curriculum_starts(env, params, distances))] * seeds
+                      + [np.asarray(plain_starts(params, len(distances) + 1))] * seeds)
+    axes = sweep_axes(hp, "starts")
+    res = jax.jit(jax.vmap(agent.train, in_axes=(0, axes)))(
+        jax.random.split(key, 2 * seeds), hp._replace(starts=starts))
+    succ = evaluations(res.metrics)                                # (2 * seeds, n_evals)
+    steps = every * np.arange(1, succ.shape[1] + 1)
     fig = new_figure(figsize=(6.8, 4.2))
     ax = fig.subplots()
-    for rows, label, colour in ((succ[:seeds], "goal-distance curriculum", "C2"),
+    for rows, label, color in ((succ[:seeds], "goal-distance curriculum", "C2"),
                                 (succ[seeds:], "plain ε-greedy Q-learning", "C3")):
-        ax.plot(steps, rows.T, color=colour, alpha=0.3, lw=1)
-        ax.plot(steps, rows.mean(0), "o-", color=colour, lw=2, ms=4, label=label)
+        ax.plot(steps, rows.T, color=color, alpha=0.3, lw=1)
+        ax.plot(steps, rows.mean(0), "o-", color=color, lw=2, ms=4, label=label)
     ax.axhline(0.9, color="0.4", ls="--", lw=0.8)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("environment steps")
@@ -232,12 +254,10 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.core._trajectories import (chi2_landscape, gd_quadratic, optimizer_trajectories,
-                                            quadratic_landscape, rosenbrock_landscape,
-                                            step_size_regime, steps_to_tolerance,
-                                            wells_landscape)
-    from jaxphys.linear._random_features import double_descent
-    from jaxphys.nn._expressiveness import depth_sweep, width_sweep
+    from jaxphys.dynamics import (chi2_landscape, depth_sweep, double_descent, gd_quadratic,
+                                  optimizer_trajectories, quadratic_landscape,
+                                  rosenbrock_landscape, steps_to_tolerance, wells_landscape,
+                                  width_sweep)
 
     # the curriculum's stream comes from fold_in so that the five keys below keep the values
     # the other sections were tuned with
@@ -253,9 +273,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                   chi2_landscape(chi2_key, n=30), wells_landscape()]
     runs, table = {}, {}
     for ls in landscapes:
-        lrs = jnp.asarray([ls.learning_rates[o] for o in OPTIMISERS], jnp.float32)
+        lrs = jnp.asarray([ls.learning_rates[o] for o in OPTIMIZERS], jnp.float32)
         starts = jnp.asarray(ls.starts, jnp.float32)
-        tr = optimizer_trajectories(ls.loss, OPTIMISERS, starts, n_steps, lrs)
+        tr = optimizer_trajectories(ls.loss, OPTIMIZERS, starts, n_steps, lrs)
         if ls.name == "chi2":
             tol = 0.05 * min(hi - lo for lo, hi in ls.bounds) / 12.0   # 5 % of a std error
         elif ls.name == "rosenbrock":
@@ -267,7 +287,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         show = 0 if ls.name != "rosenbrock" else 4
         runs[ls.name] = {"trajectories": tr, "show": show}
         table[ls.name] = {}
-        for o, opt in enumerate(OPTIMISERS):
+        for o, opt in enumerate(OPTIMIZERS):
             arrived = steps[o][steps[o] >= 0]
             med = float(np.median(arrived)) if arrived.size >= steps.shape[1] / 2 else -1.0
             table[ls.name][opt] = med
@@ -275,7 +295,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         if ls.name == "wells":
             final = np.asarray(tr.thetas[:, :, -1])                      # (O, S, 2)
             dist = np.linalg.norm(final - ls.minima[ls.global_index][None, None, :], axis=-1)
-            for o, opt in enumerate(OPTIMISERS):
+            for o, opt in enumerate(OPTIMIZERS):
                 metrics[f"wells_{opt}_global_fraction"] = float(np.mean(dist[o] < tol))
 
     fig_traj = _trajectory_figure(landscapes, runs, out_dir / "ch20_trajectories.png")
@@ -349,7 +369,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     metrics["curriculum_step_budget"] = float(rl_steps)
 
     q = table["quadratic"]
-    regimes = ", ".join(f"η={e:g} {step_size_regime(e)}" for e in ETAS)
+    regimes = ", ".join(f"η={e:g} {_step_size_regime(e)}" for e in ETAS)
     summary = (f"ill-conditioned quadratic (κ=100), median steps to 1e-2: GD {q['gd']:.0f}, "
                f"momentum {q['momentum']:.0f}, Adam {q['adam']:.0f}, Nesterov "
                f"{q['nesterov']:.0f}; step sizes: {regimes} (max rel. error vs closed form "

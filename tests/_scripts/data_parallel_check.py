@@ -49,9 +49,9 @@ step_diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in
                 zip(jax.tree.leaves(s1.params), jax.tree.leaves(s8.params)))
 batch_shards = len(sharded["x"].addressable_shards)
 
-f1 = fit(key_fit, TrainState.create(params, opt), loss_fn, opt, batch, n_steps=40, batch_size=16,
+f1 = fit(key_fit, TrainState.create(params, opt), batch, loss_fn=loss_fn, n_steps=40, batch_size=16,
          progress=False)
-f8 = fit(key_fit, TrainState.create(params, opt), loss_fn, opt, batch, n_steps=40, batch_size=16,
+f8 = fit(key_fit, TrainState.create(params, opt), batch, loss_fn=loss_fn, n_steps=40, batch_size=16,
          progress=False, mesh=mesh)
 fit_diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in
                zip(jax.tree.leaves(f1.state.params), jax.tree.leaves(f8.state.params)))

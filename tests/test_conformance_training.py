@@ -1,0 +1,128 @@
+"""The training conformance table: every trainer in the library, the same checks.
+
+Each row (``tests/conformance/training_*.py``) builds a tiny problem from a trainer's
+public pieces. For every row: the step runs under :func:`run_steps` (jitted) and under
+:func:`fit`; the second call of the loop does not recompile; two seeds give different
+states; a non-finite batch is skipped without touching params, optimiser or model state;
+an interrupted ``fit`` resumed from its checkpoint equals the uninterrupted run bit for bit;
+the high-level trainer returns a :class:`FitResult`.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxphys.core import FitResult, fit, run_steps
+from jaxphys.core._loop import _run_steps_jit
+
+from conformance import training_core
+from conformance import training_generative
+from conformance import training_nn
+from conformance import training_physics
+
+TABLE = [*training_core.CASES, *training_nn.CASES, *training_physics.CASES,
+         *training_generative.CASES]
+
+
+def _leaves_equal(a, b):
+    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+    return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y))
+                                      for x, y in zip(la, lb))
+
+
+def _without_counters(state):
+    """The state with its step counters zeroed (they advance on a skipped step too)."""
+    def zero(path, leaf):
+        name = jax.tree_util.keystr(path[-1:]) if path else ""
+        return jnp.zeros_like(leaf) if name in (".step", ".n_skipped") else leaf
+    return jax.tree_util.tree_map_with_path(zero, state)
+
+
+@pytest.fixture(params=TABLE, ids=[case.name for case in TABLE])
+def case(request):
+    return request.param
+
+
+@pytest.mark.no_key_reuse_check
+def test_trainer_conforms(case, tmp_path):
+    step, state, data = case.make(jax.random.key(0))
+    kw = dict(n_steps=6, batch_size=case.batch_size)
+
+    # run_steps: runs, jittable, and the second call does not recompile
+    run = jax.jit(lambda s, k: run_steps(step, s, data, k, **kw))
+    final, metrics = run(state, jax.random.key(1))
+    assert int(final.step) == int(state.step) + 6
+    assert all(np.shape(m)[:1] == (6,) for m in jax.tree.leaves(metrics))
+    assert not _leaves_equal(_without_counters(final), _without_counters(state))
+    run_steps(step, state, data, jax.random.key(2), **kw)
+    size = _run_steps_jit._cache_size()
+    run_steps(step, state, data, jax.random.key(3), **kw)
+    assert _run_steps_jit._cache_size() == size
+
+    # two seeds differ (initialisation and run)
+    step_b, state_b, _ = case.make(jax.random.key(4))
+    final_b, _ = run_steps(step_b, state_b, data, jax.random.key(5), **kw)
+    assert not _leaves_equal(_without_counters(final), _without_counters(final_b))
+
+    # a non-finite batch is skipped: nothing but the counters changes
+    bad = case.poison(data)
+    skipped, bad_metrics = jax.jit(step)(state, bad if case.batch_size is None else
+                                         jax.tree.map(lambda a: a[:case.batch_size], bad),
+                                         jax.random.key(6))
+    assert int(bad_metrics["skipped"]) == 1
+    assert int(skipped.step) == int(state.step) + 1
+    assert _leaves_equal(_without_counters(skipped), _without_counters(state))
+
+    # fit: checkpoint, crash, resume equals the uninterrupted run bit for bit
+    common = dict(n_steps=8, batch_size=case.batch_size, checkpoint_every=2, chunk_size=3,
+                  progress=False)
+    whole = fit(jax.random.key(7), state, data, step=step, checkpoint_dir=tmp_path / "a",
+                **common)
+
+    def crash(r, st, history):
+        if r >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(jax.random.key(7), state, data, step=step, checkpoint_dir=tmp_path / "b",
+            callback=crash, **common)
+    resumed = fit(jax.random.key(7), state, data, step=step, checkpoint_dir=tmp_path / "b",
+                  **common)
+    assert isinstance(whole, FitResult)
+    assert _leaves_equal(whole.state, resumed.state)
+    assert whole.history == resumed.history
+
+    # the public high-level trainer is built on these pieces and returns a FitResult
+    if case.trainer is not None:
+        result = case.trainer(jax.random.key(8), n_steps=2, progress=False)
+        assert isinstance(result, FitResult)
+        assert int(result.state.step) >= 2
+
+
+def _public_trainers():
+    """Every public function of every subpackage annotated to return a FitResult."""
+    import importlib
+    import inspect
+
+    import jaxphys
+
+    found = set()
+    for sub in jaxphys._SUBPACKAGES:
+        if sub in ("plot", "tour"):
+            continue
+        module = importlib.import_module(f"jaxphys.{sub}")
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                ret = inspect.signature(obj).return_annotation
+                if "FitResult" in str(ret):
+                    found.add(f"{sub}.{name}")
+    return found
+
+
+def test_every_public_trainer_is_in_the_table():
+    """The public trainers (functions annotated to return FitResult) each have a row."""
+    names = {case.name.split(" ")[0] for case in TABLE}
+    missing = _public_trainers() - names
+    assert not missing, f"trainers without a conformance row: {sorted(missing)}"
