@@ -163,6 +163,10 @@ def test_agent_bad_input_names_the_argument(case):
             case.bad_config()
 
 
+# slow tier for now: twice in this session a vmapped floor run hung inside XLA:CPU with
+# every thread idle (also with async dispatch off), which would stall the default run;
+# tests/test_rl_policy_gradient.py and test_rl_showcase.py keep default-tier learning checks
+@pytest.mark.slow
 @pytest.mark.no_key_reuse_check
 @pytest.mark.parametrize("floor", FLOORS, ids=[floor.name for floor in FLOORS])
 def test_agent_learning_floor(floor):
