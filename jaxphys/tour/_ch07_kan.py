@@ -78,7 +78,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                 boundaries.append(len(curve))
             res = train_lbfgs(loss_for(kan), params, batch, cfg["steps"])
             params = res.state.params
-            curve.extend(np.sqrt(np.maximum(np.asarray(res.losses), 1e-300)).tolist())
+            curve.extend(np.sqrt(np.maximum(np.asarray(res.history["loss"]), 1e-300)).tolist())
             stage_rmse.append(rmse(kan, params, x_test, y_test))
         spline_kan = kan
         acts = kan_activations(kan, params, x_train)
