@@ -119,7 +119,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     steps = np.arange(1, len(curve) + 1)
     fig_loss = out_dir / "ch07_kan_grid_refinement.png"
     plot_curves(steps, {"train RMSE (L-BFGS)": np.asarray(curve)}, log_y=True,
-                xlabel="L-BFGS step (grid refined at the dotted lines)", ylabel="RMSE",
+                xlabel=("L-BFGS step (grid refined at the dashed line)" if boundaries
+                        else f"L-BFGS step (grid G = {cfg['grids'][0]})"), ylabel="RMSE",
                 vline=float(boundaries[0]) if boundaries else None,
                 vline_label=(f"G = {cfg['grids'][0]} → {cfg['grids'][1]}" if boundaries
                              else None),
