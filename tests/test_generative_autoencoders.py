@@ -136,7 +136,6 @@ def test_stacked_pretraining_then_fine_tuning():
     assert err(tuned.state.params) < float(jnp.var(test))
 
 
-@pytest.mark.slow   # conv compile in a scan dominates on CPU; ch11 quick covers it
 @pytest.mark.no_key_reuse_check
 def test_conv_autoencoder_and_dropout_corruption_train():
     train, _ = _digits_split()

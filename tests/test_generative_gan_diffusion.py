@@ -84,7 +84,6 @@ def test_gan_step_updates_each_player_with_its_own_loss_and_does_not_recompile()
     assert step._cache_size() == n_compiled
 
 
-@pytest.mark.slow   # conv compile in a scan dominates on CPU; ch11 quick covers it
 @pytest.mark.no_key_reuse_check
 def test_dcgan_on_digits_trains_with_batch_norm_and_tanh_output():
     imgs = jnp.asarray(load_digits().x)[..., None] * 2.0 - 1.0      # [-1, 1]

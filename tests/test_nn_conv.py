@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from jaxphys.nn import (CNN, Conv2D, InceptionBlock, LeNet5, UNet, avg_pool, flatten,
-                        max_pool)
+from jaxphys.nn import (CNN, Conv2D, ConvTranspose2D, InceptionBlock, LeNet5, UNet, avg_pool,
+                        flatten, max_pool)
 
 
 def _reference_conv(x, kernel, bias, stride, pad):
@@ -54,6 +54,50 @@ def test_same_padding_keeps_size_and_stride_halves():
     conv = Conv2D(features=2, kernel_size=5, strides=2, padding="SAME")
     v = conv.init(jax.random.key(1), jnp.ones((1, 9, 8, 1)))
     assert conv.apply(v, jnp.ones((1, 9, 8, 1))).shape == (1, 5, 4, 2)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [
+    (4, 2, "SAME"), (3, 2, "SAME"), (3, 1, "SAME"), (2, 3, "SAME"), (1, 2, "SAME"),
+    (3, 2, "VALID"), ((2, 3), (3, 2), "VALID"), (3, 2, ((1, 0), (2, 1))),
+])
+@pytest.mark.parametrize("lowering", ["matmul", "xla"])
+def test_conv_transpose_equals_flax_with_the_same_parameters(kernel, stride, padding, lowering,
+                                                             x64):
+    """Values and both gradients equal ``flax.linen.ConvTranspose`` (XLA's input-dilated
+    convolution) given the same ``kernel`` and ``bias``."""
+    import flax.linen as fnn
+    x = jax.random.normal(jax.random.key(0), (2, 5, 4, 3), jnp.float64)
+    ours = ConvTranspose2D(features=2, kernel_size=kernel, strides=stride, padding=padding,
+                           lowering=lowering)
+    ks = (kernel, kernel) if isinstance(kernel, int) else kernel
+    ss = (stride, stride) if isinstance(stride, int) else stride
+    theirs = fnn.ConvTranspose(2, ks, strides=ss, padding=padding, param_dtype=jnp.float64)
+    v = theirs.init(jax.random.key(1), x)
+    v = jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape, a.dtype), v)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, v)
+    want, got = theirs.apply(v, x), ours.apply(v, x)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    loss = lambda m: (lambda v, x: jnp.sum(jnp.sin(m.apply(v, x))))   # noqa: E731
+    g_want, g_got = jax.grad(loss(theirs), (0, 1))(v, x), jax.grad(loss(ours), (0, 1))(v, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-11),
+                 g_got, g_want)
+    np.testing.assert_allclose(ours.apply(v, x[0]), want[0], rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose_same_multiplies_the_size_and_checks_channels():
+    up = ConvTranspose2D(features=2, kernel_size=4, strides=2)
+    v = up.init(jax.random.key(0), jnp.ones((1, 3, 5, 4)))
+    assert up.apply(v, jnp.ones((1, 3, 5, 4))).shape == (1, 6, 10, 2)
+    with pytest.raises(ValueError, match=r"x: this layer was built for 4 input channel.*got 1"):
+        up.apply(v, jnp.ones((1, 3, 5, 1)))
+    with pytest.raises(ValueError, match=r"x: ConvTranspose2D .*rank 2"):
+        up.apply(v, jnp.ones((3, 5)))
+    with pytest.raises(ValueError, match="strides: expected positive sizes"):
+        ConvTranspose2D(features=2, strides=0).init(jax.random.key(0), jnp.ones((1, 3, 3, 1)))
+    with pytest.raises(ValueError, match="lowering"):
+        ConvTranspose2D(features=2, lowering="fft").init(jax.random.key(0),
+                                                          jnp.ones((1, 3, 3, 1)))
 
 
 def _np_pool(x, k, s, op):

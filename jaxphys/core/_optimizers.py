@@ -1,6 +1,6 @@
 """Optimisers and learning-rate schedules by name, all built from optax.
 
-Every optimiser of the lecture notes' family is an ``optax.GradientTransformation``
+Every optimiser here (SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and their kin) is an ``optax.GradientTransformation``
 whose last stage multiplies the (transformed) gradient by ``-η``:
 
 * ``'gd'`` (batch gradient descent), ``'sgd'``, ``'minibatch_sgd'``:
@@ -60,7 +60,7 @@ _EXTRA_KW: dict[str, tuple[str, ...]] = {
     "adam": ("eps_root",), "nadam": ("eps_root",), "adamw": ("eps_root", "mask"),
 }
 
-#: The optimiser names :func:`get_optimizer` knows, in the lecture notes' order.
+#: The optimiser names :func:`get_optimizer` knows, from plain SGD to the adaptive methods.
 OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZERS)
 #: The schedule names :func:`get_schedule` knows.
 SCHEDULES: tuple[str, ...] = ("constant", "step", "exponential", "cosine", "warmup_cosine")

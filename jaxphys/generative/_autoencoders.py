@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ..nn import get_activation
+from ..nn import Conv2D, ConvTranspose2D, get_activation
 
 __all__ = ["Autoencoder", "ConvAutoencoder", "TiedAutoencoder", "StackedAutoencoder"]
 
@@ -115,12 +115,12 @@ class ConvAutoencoder(nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f"image_shape: H and W must be divisible by 4, got {(h, w, c)}")
         f = self.features
-        self.c1 = nn.Conv(f, (3, 3), strides=(2, 2), padding="SAME")
-        self.c2 = nn.Conv(2 * f, (3, 3), strides=(2, 2), padding="SAME")
+        self.c1 = Conv2D(f, (3, 3), strides=(2, 2), padding="SAME")
+        self.c2 = Conv2D(2 * f, (3, 3), strides=(2, 2), padding="SAME")
         self.to_z = nn.Dense(self.latent_dim)
         self.from_z = nn.Dense((h // 4) * (w // 4) * 2 * f)
-        self.t1 = nn.ConvTranspose(f, (3, 3), strides=(2, 2), padding="SAME")
-        self.t2 = nn.ConvTranspose(c, (3, 3), strides=(2, 2), padding="SAME")
+        self.t1 = ConvTranspose2D(f, (3, 3), strides=(2, 2), padding="SAME")
+        self.t2 = ConvTranspose2D(c, (3, 3), strides=(2, 2), padding="SAME")
 
     def encode(self, x):
         if jnp.ndim(x) != 4:

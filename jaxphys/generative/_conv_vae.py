@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from ..nn import get_activation
+from ..nn import Conv2D, ConvTranspose2D, get_activation
 from ._vae_posteriors import posterior_head
 
 
@@ -33,6 +33,14 @@ def _check_image_shape(image_shape, n_down: int, name: str) -> tuple[int, int, i
         raise ValueError(f"{name}: height and width must be divisible by 2^{n_down} = {f} "
                          f"(one halving per convolution after the first), got {shape}")
     return shape
+
+
+def _images(layer: nn.Module, h):
+    """``layer`` on images ``(..., H, W, C)`` with any number of leading axes (importance
+    samples, batch): they are flattened into one batch axis and restored."""
+    lead = h.shape[:-3]
+    y = layer(h.reshape((-1,) + h.shape[-3:]))
+    return y.reshape(lead + y.shape[1:])
 
 
 class ConvEncoder(nn.Module):
@@ -69,8 +77,8 @@ class ConvEncoder(nn.Module):
                              f"{(h_, w_, c_)}, got {tuple(x.shape)}")
         h = x.reshape(x.shape[:-1] + (h_, w_, c_))
         for i, ch in enumerate(self.channels):
-            h = act(nn.Conv(int(ch), (3, 3), strides=1 if i == 0 else 2, padding="SAME",
-                            name=f"conv{i}")(h))
+            h = act(_images(Conv2D(int(ch), (3, 3), strides=1 if i == 0 else 2,
+                                   padding="SAME", name=f"conv{i}"), h))
         h = h.reshape(h.shape[:-3] + (int(np.prod(h.shape[-3:])),))
         h = act(nn.Dense(int(self.hidden), name="dense")(h))
         return posterior_head(h, self.latent_dim, flow_layers=self.flow_layers,
@@ -115,9 +123,9 @@ class ConvDecoder(nn.Module):
         h = act(nn.Dense(hs * ws * int(self.channels[0]), name="project")(h))
         h = h.reshape(h.shape[:-1] + (hs, ws, int(self.channels[0])))
         for i, ch in enumerate(self.channels[1:]):
-            h = act(nn.ConvTranspose(int(ch), (3, 3), strides=(2, 2), padding="SAME",
-                                     name=f"deconv{i}")(h))
-        out = nn.Conv(c_, (3, 3), padding="SAME", name="out")(h)
+            h = act(_images(ConvTranspose2D(int(ch), (3, 3), strides=(2, 2),
+                                            padding="SAME", name=f"deconv{i}"), h))
+        out = _images(Conv2D(c_, (3, 3), padding="SAME", name="out"), h)
         out = out.reshape(out.shape[:-3] + (h_ * w_ * c_,))
         if self.likelihood == "bernoulli":
             return distrax.Independent(distrax.Bernoulli(logits=out), 1)

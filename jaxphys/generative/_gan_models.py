@@ -23,6 +23,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxphys.nn import Conv2D, ConvTranspose2D
+
 __all__ = ["MinibatchDiscrimination", "MLPGenerator", "MLPDiscriminator", "DCGenerator",
            "DCDiscriminator"]
 
@@ -127,9 +129,9 @@ class DCGenerator(nn.Module):
         f = self.features
         h = nn.Dense(4 * 4 * 2 * f)(z).reshape(z.shape[0], 4, 4, 2 * f)
         h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h))
-        h = nn.ConvTranspose(f, (4, 4), strides=(2, 2), padding="SAME")(h)
+        h = ConvTranspose2D(f, (4, 4), strides=(2, 2), padding="SAME")(h)
         h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h))
-        return jnp.tanh(nn.Conv(1, (3, 3), padding="SAME")(h))
+        return jnp.tanh(Conv2D(1, (3, 3), padding="SAME")(h))
 
 
 class DCDiscriminator(nn.Module):
@@ -151,7 +153,7 @@ class DCDiscriminator(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool = False):
         f = self.features
-        h = nn.leaky_relu(nn.Conv(f, (3, 3), padding="SAME")(x), 0.2)
-        h = nn.Conv(2 * f, (4, 4), strides=(2, 2), padding="SAME")(h)
+        h = nn.leaky_relu(Conv2D(f, (3, 3), padding="SAME")(x), 0.2)
+        h = Conv2D(2 * f, (4, 4), strides=(2, 2), padding="SAME")(h)
         h = nn.leaky_relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h), 0.2)
         return _head(h, self.minibatch_kernels, self.minibatch_kernel_dim)

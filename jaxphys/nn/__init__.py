@@ -14,7 +14,7 @@ from ._activations import (activation_names, elu, gelu, gelu_exact, get_activati
 from ._attention import (CachedOutput, LayerKV, MultiHeadAttention, TransformerBlock,
                          attention_weights, causal_mask, padding_mask,
                          scaled_dot_product_attention)
-from ._conv import CNN, Conv2D, LeNet5
+from ._conv import CNN, Conv2D, ConvTranspose2D, LeNet5
 from ._diagnostics import gradient_norms, layer_norms
 from ._embeddings import (LearnedPositionalEncoding, SinusoidalPositionalEncoding,
                           TokenEmbedding, sinusoidal_positions)
@@ -42,8 +42,8 @@ __all__ = [
     "get_initializer", "initializer_names", "glorot_uniform", "glorot_normal", "he_uniform",
     "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "zeros", "ones",
     # architectures
-    "MLP", "Normalization", "Conv2D", "max_pool", "avg_pool", "flatten", "CNN", "LeNet5",
-    "InceptionBlock", "UNet",
+    "MLP", "Normalization", "Conv2D", "ConvTranspose2D", "max_pool", "avg_pool", "flatten",
+    "CNN", "LeNet5", "InceptionBlock", "UNet",
     # recurrent
     "SimpleRNNCell", "LSTMCell", "GRUCell", "LSTMState", "Recurrent", "RecurrentOutput",
     # transformer

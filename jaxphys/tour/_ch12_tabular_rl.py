@@ -1,6 +1,6 @@
-"""Chapter 12: value iteration and Q-learning on the lecture notes' MDP and a grid world.
+"""Chapter 12: value iteration and Q-learning on Géron's three-state MDP and a grid world.
 
-The three-state MDP of the lecture notes (``three_state_mdp``: from s0 the
+The three-state MDP of Géron, *Hands-on ML*, ch. 18 (``three_state_mdp``: from s0 the
 actions a0, a1, a2 lead to [0.7, 0.3, 0], [1, 0, 0], [0.8, 0.2, 0]; from s1 a0
 stays and a2 goes to s2 for −50; from s2 a1 returns to s0 for +40 with
 probability 0.8) is solved by Q-value iteration (``q_value_iteration``, one

@@ -15,7 +15,7 @@ holding primitive physical constants, so one may vmap over instances and paramet
 * :class:`IsingChain` (spin flips towards the ground state; uniform or ±J couplings),
   with exact ground energies by dynamic programming and enumeration.
 * :class:`GridWorld` (walls, goal, pits, slip) and :class:`TabularMDP` (explicit
-  ``P[s, a, s']`` and ``R[s, a, s']``), :func:`three_state_mdp` of the lecture notes.
+  ``P[s, a, s']`` and ``R[s, a, s']``), :func:`three_state_mdp` (Géron, *Hands-on ML*, ch. 18).
 * Wrappers: :class:`EpisodeStatistics`, :class:`NormalizeObservation`,
   :class:`ScaleReward`, and
   :class:`GymnasiumAdapter` (host-side, not jittable) for gymnasium environments.

@@ -2,14 +2,14 @@
 
 ``P[s, a, s']`` is the probability of landing in ``s'`` after action ``a`` in
 state ``s`` and ``R[s, a, s']`` the reward of that transition. ``available[s, a]``
-marks the actions allowed in each state (the lecture notes' MDPs leave some
-out); an unavailable action is a no-op in the environment (the agent stays,
+marks the actions allowed in each state (textbook MDPs such as Géron's leave
+some out); an unavailable action is a no-op in the environment (the agent stays,
 reward 0; ``info["invalid_action"]`` is true) and is excluded by the planners
 and learners of ``jaxphys.rl`` (Q = −∞ there). Entering a state with
 ``terminal[s']`` ends the episode; episodes are truncated after
 ``max_steps`` steps. Observations are the state index (int32 scalar).
 
-Example (the three-state MDP of the lecture notes):
+Example (the three-state MDP of Géron, *Hands-on ML*, ch. 18):
     >>> import jax
     >>> env = three_state_mdp()
     >>> env.n_states, env.n_actions
@@ -170,7 +170,7 @@ class TabularMDP(Environment):
 
 
 def three_state_mdp(max_steps: int = 1000) -> TabularMDP:
-    """The three-state MDP of the lecture notes (Géron, *Hands-on ML*, ch. 18).
+    """The three-state MDP of Géron, *Hands-on Machine Learning*, ch. 18.
 
     From s0: a0 → [0.7, 0.3, 0], a1 → [1, 0, 0], a2 → [0.8, 0.2, 0]; from s1:
     a0 → [0, 1, 0], a2 → [0, 0, 1] (a1 unavailable); from s2: a1 → [0.8, 0.1, 0.1]
