@@ -38,6 +38,32 @@ from ._mlp import NORMS, Normalization
 from ._pool import Padding, avg_pool, batched, flatten, max_pool, pair, padding_spec
 
 
+def _kernel(layer: nn.Module, xb: jax.Array, x: jax.Array):
+    """The layer's ``kernel`` (k_h, k_w, C_in, features), checked against the channels
+    of ``xb``; with the kernel size, the strides and the compute dtype."""
+    c_in = xb.shape[-1]
+    if layer.has_variable("params", "kernel"):
+        built = layer.get_variable("params", "kernel").shape[2]
+        if built != c_in:
+            raise ValueError(f"x: this layer was built for {built} input channel(s) "
+                             f"(channels last, shape (N, H, W, {built})), got {c_in} "
+                             f"channels in shape {tuple(jnp.shape(x))}")
+    kh, kw = pair(layer.kernel_size, "kernel_size")
+    strides = pair(layer.strides, "strides")
+    kernel = layer.param("kernel", get_initializer(layer.kernel_init),
+                         (kh, kw, c_in, int(layer.features)), jnp.float32)
+    return kernel, (kh, kw), strides, jnp.result_type(xb.dtype, kernel.dtype)
+
+
+def _with_bias(layer: nn.Module, y: jax.Array, dtype, added: bool) -> jax.Array:
+    """``y`` plus the layer's ``bias`` (when ``use_bias``), unbatched if ``added``."""
+    if layer.use_bias:
+        bias = layer.param("bias", get_initializer(layer.bias_init), (int(layer.features),),
+                           jnp.float32)
+        y = y + bias.astype(dtype)[None, None, None, :]
+    return y[0] if added else y
+
+
 class Conv2D(nn.Module):
     r"""2-D convolution (cross-correlation) on channels-last images.
 
@@ -79,26 +105,11 @@ class Conv2D(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         xb, added = batched(x, "Conv2D")
-        c_in = xb.shape[-1]
-        if self.has_variable("params", "kernel"):
-            built = self.get_variable("params", "kernel").shape[2]
-            if built != c_in:
-                raise ValueError(f"x: this layer was built for {built} input channel(s) "
-                                 f"(channels last, shape (N, H, W, {built})), got {c_in} "
-                                 f"channels in shape {tuple(jnp.shape(x))}")
-        kh, kw = pair(self.kernel_size, "kernel_size")
-        strides = pair(self.strides, "strides")
-        kernel = self.param("kernel", get_initializer(self.kernel_init),
-                            (kh, kw, c_in, int(self.features)), jnp.float32)
-        dtype = jnp.result_type(xb.dtype, kernel.dtype)
+        kernel, (kh, kw), strides, dtype = _kernel(self, xb, x)
         pads = explicit_pads(padding_spec(self.padding), (kh, kw), xb.shape[1:3], strides)
         y = conv2d(xb.astype(dtype), kernel.astype(dtype), strides, pads,
                    check_lowering(self.lowering))
-        if self.use_bias:
-            bias = self.param("bias", get_initializer(self.bias_init), (int(self.features),),
-                              jnp.float32)
-            y = y + bias.astype(dtype)[None, None, None, :]
-        return y[0] if added else y
+        return _with_bias(self, y, dtype, added)
 
 
 class ConvTranspose2D(nn.Module):
@@ -136,26 +147,11 @@ class ConvTranspose2D(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         xb, added = batched(x, "ConvTranspose2D")
-        c_in = xb.shape[-1]
-        if self.has_variable("params", "kernel"):
-            built = self.get_variable("params", "kernel").shape[2]
-            if built != c_in:
-                raise ValueError(f"x: this layer was built for {built} input channel(s) "
-                                 f"(channels last, shape (N, H, W, {built})), got {c_in} "
-                                 f"channels in shape {tuple(jnp.shape(x))}")
-        kh, kw = pair(self.kernel_size, "kernel_size")
-        strides = pair(self.strides, "strides")
-        kernel = self.param("kernel", get_initializer(self.kernel_init),
-                            (kh, kw, c_in, int(self.features)), jnp.float32)
-        dtype = jnp.result_type(xb.dtype, kernel.dtype)
+        kernel, (kh, kw), strides, dtype = _kernel(self, xb, x)
         pads = transpose_pads(padding_spec(self.padding), (kh, kw), strides)
         y = conv_transpose2d(xb.astype(dtype), kernel.astype(dtype), strides, pads,
                              check_lowering(self.lowering))
-        if self.use_bias:
-            bias = self.param("bias", get_initializer(self.bias_init), (int(self.features),),
-                              jnp.float32)
-            y = y + bias.astype(dtype)[None, None, None, :]
-        return y[0] if added else y
+        return _with_bias(self, y, dtype, added)
 
 
 def _check_pool(pool: str) -> Callable:
