@@ -13,7 +13,6 @@ import argparse
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from jaxphys.rl import PPOConfig, evaluate, make_ppo
 from jaxphys.rl.envs import CartPole

@@ -71,7 +71,7 @@ def test_agent_jits_without_recompiling(case):
 @pytest.mark.no_key_reuse_check
 def test_agent_vmap_equals_per_seed_and_learning_rate_is_traced(case):
     cached = _single(case)
-    agent, hp, hp2 = cached["agent"], cached["hp"], cached["hp2"]
+    agent, hp = cached["agent"], cached["hp"]
     keys = jnp.stack([jax.random.key_data(jax.random.fold_in(jax.random.key(0), i))
                       for i in (0, 1, 0)])
     lr = getattr(hp, case.lr_field)

@@ -243,9 +243,9 @@ def test_guard_wraps_a_custom_two_part_step():
 
 def test_lbfgs_reuses_the_line_search_value_and_flat_equals_pytree(x64):
     """deterministic_loss reuses optax.lbfgs's stored value and gradient (one gradient
-    evaluation per step fewer: counted) and gives the same iterates; flatten(lbfgs) equals
+    evaluation per step fewer: counted) and gives the same iterates; flat_optimizer(lbfgs) equals
     lbfgs on the pytree to rounding."""
-    from jaxphys.core import flatten
+    from jaxphys.core import flat_optimizer
 
     batch = _linear_problem(jax.random.key(35))
     calls = []
@@ -257,7 +257,7 @@ def test_lbfgs_reuses_the_line_search_value_and_flat_equals_pytree(x64):
     p0 = {"w": jnp.zeros(3), "b": jnp.zeros(())}
     runs = {}
     for name, tx, det in (("plain", optax.lbfgs(), False), ("reuse", optax.lbfgs(), True),
-                          ("flat", flatten(optax.lbfgs()), True)):
+                          ("flat", flat_optimizer(optax.lbfgs()), True)):
         step = make_train_step(counted, deterministic_loss=det, donate=False)
         state = TrainState.create(p0, tx)
         calls.clear()

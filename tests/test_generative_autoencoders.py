@@ -12,7 +12,7 @@ from jaxphys.data import load_digits
 from jaxphys.generative import (Autoencoder, ConvAutoencoder, StackedAutoencoder,
                                 TiedAutoencoder, anomaly_threshold, autoencoder_loss, corrupt,
                                 detect_anomalies, pretrain_stacked, reconstruction_error,
-                                sparsity_penalty, train_autoencoder)
+                                kl_sparsity_penalty, train_autoencoder)
 
 
 def _digits_split():
@@ -104,7 +104,7 @@ def test_sparsity_penalty_matches_bernoulli_kl():
     codes = np.random.default_rng(0).uniform(0.01, 0.99, size=(50, 7))
     rho, rho_hat = 0.05, codes.mean(0)
     want = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
-    assert float(sparsity_penalty(jnp.asarray(codes), rho)) == pytest.approx(want, rel=1e-5)
+    assert float(kl_sparsity_penalty(jnp.asarray(codes), rho)) == pytest.approx(want, rel=1e-5)
 
 
 @pytest.mark.no_key_reuse_check

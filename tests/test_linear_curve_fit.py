@@ -6,6 +6,7 @@ Jacobian for the covariance formula, and scipy.optimize.curve_fit.
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -143,6 +144,29 @@ def test_unweighted_exact_data_and_no_recompile(x64):
     # a model that is NaN at p0 (0/0 at x = 0) never reports convergence
     bad = curve_fit(expo, x, 3.0 * np.exp(-x / 1.5), np.array([1.0, 0.0]), max_iter=20)
     assert not bool(bad.converged)
+
+
+def _product(x, p):
+    return p[0] * p[1] * x
+
+
+def test_non_identifiable_model_never_converges(x64):
+    """p0·p1·x fixes only the product: a valley of minima, never a converged fit."""
+    x = np.linspace(0.0, 1.0, 20)
+    fit = curve_fit(_product, x, 2.0 * x, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(float(fit.params[0] * fit.params[1]), 2.0, rtol=1e-8)
+    assert not bool(fit.converged)
+    assert float(fit.rcond) < 1e-7
+    # the identifiable fit's rcond: QR's |R_ii| ratio of the equilibrated whitened
+    # Jacobian, compared with numpy's factorisation of the same matrix
+    y, sigma = simulate(6)
+    good = curve_fit(breit_wigner, X, y, P0, sigma)
+    jac = np.asarray(jax.jacfwd(lambda p: breit_wigner(X, p))(good.params))
+    jac = jac / np.asarray(sigma)[:, None]
+    b = jac / np.linalg.norm(jac, axis=0)
+    diag = np.abs(np.diag(np.linalg.qr(b, mode="r")))
+    assert bool(good.converged)
+    np.testing.assert_allclose(float(good.rcond), diag.min() / diag.max(), rtol=1e-6)
 
 
 def test_max_iter_reports_not_converged(x64):

@@ -65,3 +65,19 @@ def test_mcts_with_value_function_and_bad_config():
     assert float(env.energy(ep.final_state.spins, params)) == pytest.approx(-4.0)
     with pytest.raises(ValueError, match="rollout_depth"):
         mcts_episode(jax.random.key(0), env, params, config, max_steps=10)
+
+
+def test_mcts_on_an_environment_that_draws_from_its_key():
+    """GridWorld's step draws from its key (the slip) even at slip 0: under the key-reuse
+    checker every simulated step must get its own key. S.G: moving right twice wins."""
+    from jaxphys.rl.envs import GridWorld
+
+    env = GridWorld(["S.G"], slip=0.0)
+    params = env.default_params()
+    obs, state = env.reset_env(jax.random.key(2), params)
+    res = mcts_search(jax.random.key(0), env, params, state, obs,
+                      MCTSConfig(n_simulations=24, rollout_depth=4, gamma=0.9))
+    assert int(jnp.sum(res.visits)) == 24
+    _, s1, _, _, _, _ = env.step_env(jax.random.key(5), state, res.action, params)
+    _, _, reward, term, _, _ = env.step_env(jax.random.key(6), s1, res.action, params)
+    assert bool(term) and float(reward) > 0      # the chosen action, twice, reaches G

@@ -47,6 +47,14 @@ class AdaBoostParams(NamedTuple):
         n_estimators_used: ``()`` int32, trees that count.
         feature_importances: ``(d,)`` the trees' normalised importances averaged with
             weights :math:`\\alpha_t`.
+
+    >>> from jaxphys.classical import adaboost_fit
+    >>> x = jnp.array([[0.], [1.], [2.], [3.], [4.], [5.]])
+    >>> p = adaboost_fit(None, x, jnp.array([0, 0, 1, 1, 0, 0]), n_estimators=10)
+    >>> p.estimator_weight.shape, p.trees.threshold.shape[0]     # one entry per round
+    ((10,), 10)
+    >>> p.feature_importances.tolist()                           # one feature does it all
+    [1.0]
     """
 
     trees: TreeParams
@@ -160,7 +168,17 @@ def _adaboost_decision(params, x):
 
 def adaboost_decision_function(params: AdaBoostParams, X: Any) -> jax.Array:
     r"""SAMME decision function ``(m, K)``: :math:`f_c(x)=\sum_t\alpha_t v_{tc}(x)/\sum_t
-    \alpha_t` with :math:`v_{tc} = 1` if tree ``t`` votes ``c``, else :math:`-1/(K-1)`."""
+    \alpha_t` with :math:`v_{tc} = 1` if tree ``t`` votes ``c``, else :math:`-1/(K-1)`.
+
+    Each row lies in :math:`[-1/(K-1), 1]` and sums to 0; its arg-max is the prediction.
+
+    >>> from jaxphys.classical import adaboost_decision_function, adaboost_fit
+    >>> x = jnp.array([[0.], [1.], [2.], [3.], [4.], [5.]])
+    >>> p = adaboost_fit(None, x, jnp.array([0, 0, 1, 1, 0, 0]), n_estimators=10)
+    >>> f = adaboost_decision_function(p, x)
+    >>> f.shape, bool(jnp.allclose(f.sum(1), 0.0, atol=1e-6)), f.argmax(1).tolist()
+    ((6, 2), True, [0, 0, 1, 1, 0, 0])
+    """
     x = features_for(params.feature_importances, params.trees.threshold.dtype, X)
     return _adaboost_decision(params, x)
 
@@ -179,6 +197,12 @@ def adaboost_predict_proba(params: AdaBoostParams, X: Any) -> jax.Array:
 
 
 def adaboost_predict(params: AdaBoostParams, X: Any) -> jax.Array:
-    """Predicted classes ``(m,)`` int32: the largest decision function. Example: see
-    :func:`adaboost_fit`."""
+    """Predicted classes ``(m,)`` int32: the largest decision function.
+
+    >>> from jaxphys.classical import adaboost_fit, adaboost_predict
+    >>> x = jnp.array([[0.], [1.], [2.], [3.], [4.], [5.]])
+    >>> p = adaboost_fit(None, x, jnp.array([0, 0, 1, 1, 0, 0]), n_estimators=10)
+    >>> adaboost_predict(p, x - 0.6).tolist()      # class 1 between the cuts at 1.5 and 3.5
+    [0, 0, 0, 1, 1, 0]
+    """
     return jnp.argmax(adaboost_decision_function(params, X), axis=1).astype(jnp.int32)

@@ -17,10 +17,9 @@ suits the shallow trees of boosting; :func:`fits` says when.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-from jaxphys.classical._grow import TreeParams, _node_sums, _scaled_parent
+from jaxphys.classical._grow import TreeParams, _scaled_parent
 from jaxphys.classical._split import best_cells, cumulate_bins, moment_gain
 
 __all__ = ["grow_round", "fits"]

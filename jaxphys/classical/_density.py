@@ -35,6 +35,13 @@ class HistogramParams(NamedTuple):
         edges: ``(B + 1,)`` increasing bin edges.
         density: ``(B,)`` density in each bin, ``counts / (n · widths)``; integrates to 1.
         counts: ``(B,)`` samples in each bin (the last bin includes its right edge).
+
+    >>> from jaxphys.classical import histogram_fit
+    >>> h = histogram_fit(None, jnp.array([0.1, 0.2, 0.6, 0.7, 0.8]), 2, range=(0.0, 1.0))
+    >>> h.edges.tolist(), h.counts.tolist()
+    ([0.0, 0.5, 1.0], [2.0, 3.0])
+    >>> round(float(jnp.sum(h.density * jnp.diff(h.edges))), 4)    # normalised to 1
+    1.0
     """
 
     edges: jax.Array
@@ -147,6 +154,11 @@ class KDEParams(NamedTuple):
         bandwidths: ``(m,)`` the bandwidth grid searched (``(1,)``: the one given).
         cv_scores: ``(m,)`` mean held-out log-likelihood per sample (nats) for each
             grid bandwidth; NaN when the bandwidth was given.
+
+    >>> from jaxphys.classical import kde_fit
+    >>> p = kde_fit(None, jnp.array([[0.0], [2.0]]), bandwidth=0.5)
+    >>> p.data.shape, float(p.bandwidth), p.bandwidths.tolist(), bool(jnp.isnan(p.cv_scores[0]))
+    ((2, 1), 0.5, [0.5], True)
     """
 
     data: jax.Array

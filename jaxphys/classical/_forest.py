@@ -40,6 +40,15 @@ class ForestParams(NamedTuple):
             NaN without bootstrap.
         oob_prediction: ``(n, C)`` out-of-bag class probabilities (or ``(n, 1)`` means)
             of the training samples; NaN rows for samples that were in every bootstrap.
+
+    >>> from jaxphys.classical import forest_fit
+    >>> x = jnp.array([[0.], [1.], [2.], [3.]] * 5)
+    >>> f = forest_fit(jax.random.key(0), x, jnp.array([0, 0, 1, 1] * 5), n_trees=8,
+    ...                max_depth=2)
+    >>> f.trees.threshold.shape, f.oob_prediction.shape   # 8 trees of 2³ - 1 nodes; 20 x 2
+    ((8, 7), (20, 2))
+    >>> f.feature_importances.tolist(), float(f.oob_score)   # one feature; separable classes
+    ([1.0], 1.0)
     """
 
     trees: TreeParams
@@ -209,7 +218,15 @@ def forest_predict_proba(params: ForestParams, X: Any) -> jax.Array:
 
 def forest_predict(params: ForestParams, X: Any) -> jax.Array:
     r"""Forest prediction ``(m,)``: the class of largest mean probability (int32), or the
-    mean of the trees' predictions for regression. Example: see :func:`forest_fit`."""
+    mean of the trees' predictions for regression.
+
+    >>> from jaxphys.classical import forest_fit, forest_predict
+    >>> x = jnp.array([[0.], [1.], [2.], [3.]] * 5)
+    >>> f = forest_fit(jax.random.key(0), x, jnp.array([0, 0, 1, 1] * 5), n_trees=8,
+    ...                max_depth=2)
+    >>> forest_predict(f, jnp.array([[-5.0], [7.5]])).tolist()   # beyond the training range
+    [0, 1]
+    """
     out = forest_predict_proba(params, X)
     if bool(params.trees.regression[0]):
         return out[:, 0]

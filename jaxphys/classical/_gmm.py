@@ -34,6 +34,15 @@ class GMMParams(NamedTuple):
         log_likelihood: ``()`` mean log-likelihood per training sample (nats) at the end.
         n_iter: ``()`` int32, EM iterations run.
         converged: ``()`` bool, whether the change of ``log_likelihood`` fell below ``tol``.
+
+    Built by hand: two unit Gaussians at ∓1 with equal weights.
+
+    >>> from jaxphys.classical import GMMParams, gmm_predict
+    >>> g = GMMParams(weights=jnp.array([0.5, 0.5]), means=jnp.array([[-1.], [1.]]),
+    ...               covariances=jnp.ones((2, 1, 1)), log_likelihood=0., n_iter=0,
+    ...               converged=True)
+    >>> gmm_predict(g, jnp.array([[-2.], [3.]])).tolist()
+    [0, 1]
     """
 
     weights: jax.Array
@@ -242,6 +251,16 @@ class GMMSelection(NamedTuple):
         candidates: ``(m,)`` int32, the numbers of components tried.
         bic: ``(m,)`` BIC of each candidate.
         aic: ``(m,)`` AIC of each candidate.
+
+    Built by hand (a fit is :func:`gmm_select`): the chosen ``n_components`` is the
+    candidate of lowest BIC.
+
+    >>> from jaxphys.classical import GMMParams, GMMSelection
+    >>> one = GMMParams(jnp.ones(1), jnp.zeros((1, 1)), jnp.ones((1, 1, 1)), 0., 0, True)
+    >>> sel = GMMSelection(best=one, n_components=1, candidates=jnp.array([1, 2, 3]),
+    ...                    bic=jnp.array([10.0, 12.5, 15.1]), aic=jnp.array([8.0, 8.5, 9.0]))
+    >>> int(sel.candidates[jnp.argmin(sel.bic)]) == sel.n_components, sel.best.means.shape
+    (True, (1, 1))
     """
 
     best: GMMParams

@@ -76,6 +76,14 @@ class GBParams(NamedTuple):
             set, or after a stop).
         feature_importances: ``(d,)`` mean over the kept trees of their normalised
             importances, normalised.
+
+    >>> from jaxphys.classical import gb_fit
+    >>> x = jnp.linspace(0, 1, 40)[:, None]
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> p.init.tolist()                # two balanced classes: [0, log-odds of class 1 = 0]
+    [0.0, 0.0]
+    >>> p.trees.threshold.shape[:2], int(p.n_estimators_used), round(float(p.tree_weight[0]), 4)
+    ((20, 1), 20, 0.1)
     """
 
     trees: TreeParams
@@ -349,7 +357,17 @@ def _gb_raw(params, x):
 
 def gb_decision_function(params: GBParams, X: Any) -> jax.Array:
     r"""Raw scores :math:`F(x)`: ``(m, 1)`` for regression and two classes (the log-odds
-    of class 1), ``(m, K)`` logits for ``K > 2`` classes."""
+    of class 1), ``(m, K)`` logits for ``K > 2`` classes.
+
+    >>> from jaxphys.classical import gb_decision_function, gb_fit, gb_predict_proba
+    >>> x = jnp.linspace(0, 1, 40)[:, None]
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> f = gb_decision_function(p, x)
+    >>> f.shape, bool(f[0, 0] < 0 < f[-1, 0])          # log-odds of class 1 at x = 0 and 1
+    ((40, 1), True)
+    >>> bool(jnp.allclose(jax.nn.sigmoid(f[:, 0]), gb_predict_proba(p, x)[:, 1]))
+    True
+    """
     x = features_for(params.feature_importances, params.trees.threshold.dtype, X)
     return _gb_raw(params, x)
 
@@ -376,7 +394,15 @@ def gb_predict_proba(params: GBParams, X: Any) -> jax.Array:
 def gb_predict(params: GBParams, X: Any) -> jax.Array:
     """Predictions ``(m,)``: the class of largest probability (int32), or :math:`F(x)` for
     regression. Traceable (the task is read from ``init``'s shape), so it can run under
-    ``vmap``. Example: see :func:`gb_fit`."""
+    ``vmap``.
+
+    >>> from jaxphys.classical import gb_fit, gb_predict
+    >>> x = jnp.linspace(0, 1, 40)[:, None]
+    >>> y = (x[:, 0] > 0.5).astype(int)
+    >>> p = gb_fit(jax.random.key(0), x, y, n_estimators=20)
+    >>> bool((gb_predict(p, x) == y).all())          # every training point right
+    True
+    """
     f = gb_decision_function(params, X)
     k_out = params.init.shape[0]
     if k_out == 1:

@@ -40,6 +40,18 @@ class TreeParams(NamedTuple):
         feature_importances: ``(d,)`` total impurity decrease (split gain) per feature,
             normalised to sum 1 (all zero for a single-leaf tree).
         regression: ``()`` bool, True for a regression (``"mse"``) tree.
+
+    A stump built by hand (``tree_fit`` grows the same from data): node 0 splits,
+    its children ``2·0 + 1`` and ``2·0 + 2`` are leaves.
+
+    >>> from jaxphys.classical import TreeParams, tree_predict
+    >>> stump = TreeParams(feature=jnp.zeros(3, jnp.int32), threshold=jnp.array([1.5, 0., 0.]),
+    ...                    is_leaf=jnp.array([False, True, True]),
+    ...                    value=jnp.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]]),
+    ...                    n_samples=jnp.array([4.0, 2.0, 2.0]), feature_importances=jnp.ones(1),
+    ...                    regression=jnp.array(False))
+    >>> tree_predict(stump, jnp.array([[1.0], [1.5], [2.0]])).tolist()   # left if x <= 1.5
+    [0, 0, 1]
     """
 
     feature: jax.Array

@@ -28,6 +28,14 @@ class KMeansParams(NamedTuple):
             nearest centre (the best restart's).
         n_iter: ``()`` int32, Lloyd iterations the best restart ran.
         inertias: ``(n_init,)`` final inertia of every restart.
+
+    Built by hand (a fit is :func:`kmeans_fit`): each point goes to its nearest centre.
+
+    >>> from jaxphys.classical import KMeansParams, kmeans_predict
+    >>> p = KMeansParams(centers=jnp.array([[0., 0.], [5., 5.]]), inertia=jnp.array(0.),
+    ...                  n_iter=jnp.array(0), inertias=jnp.zeros(1))
+    >>> kmeans_predict(p, jnp.array([[2., 2.], [3., 3.]])).tolist()   # 2.5 is the divide
+    [0, 1]
     """
 
     centers: jax.Array

@@ -31,6 +31,14 @@ class CVResult(NamedTuple):
         scores: ``(k,)`` the score on each held-out fold.
         mean: ``()`` their mean.
         std: ``()`` their standard deviation (ddof = 1), a rough spread.
+
+    With a "score" that counts the training rows, 40 samples in 4 folds score 30 each:
+
+    >>> from jaxphys.classical import cross_validate
+    >>> cv = cross_validate(jax.random.key(0), lambda k, X, y: X.shape[0],
+    ...                     lambda n_train, X, y: n_train, jnp.zeros((40, 2)), n_folds=4)
+    >>> cv.scores.tolist(), float(cv.mean), float(cv.std)
+    ([30.0, 30.0, 30.0, 30.0], 30.0, 0.0)
     """
 
     scores: jax.Array
@@ -60,7 +68,7 @@ def cross_validate(key: jax.Array, fit: Callable, score: Callable, X: Any, y: An
     Returns:
         :class:`CVResult`.
 
-    >>> from jaxphys.classical._density import kde_fit, kde_score_samples
+    >>> from jaxphys.classical import kde_fit, kde_score_samples
     >>> x = jax.random.normal(jax.random.key(1), (50, 1))
     >>> cv = cross_validate(jax.random.key(0), lambda k, X, y: kde_fit(None, X, bandwidth=0.5),
     ...                     lambda p, X, y: jnp.mean(kde_score_samples(p, X)), x, n_folds=5)
@@ -107,6 +115,15 @@ class LearningCurve(NamedTuple):
         val_scores: ``(S, k)`` score on each held-out fold.
         train_mean: ``(S,)`` mean of ``train_scores`` over the folds.
         val_mean: ``(S,)`` mean of ``val_scores`` over the folds.
+
+    With a score that counts the rows it is evaluated on (40 samples, 4 folds: training
+    folds of 30 rows, held-out folds of 10):
+
+    >>> from jaxphys.classical import learning_curve
+    >>> lc = learning_curve(jax.random.key(0), lambda k, X, y: None, lambda p, X, y: X.shape[0],
+    ...                     jnp.zeros((40, 2)), train_sizes=(0.5, 1.0), n_folds=4)
+    >>> lc.train_sizes.tolist(), lc.train_mean.tolist(), lc.val_mean.tolist()
+    ([15, 30], [15.0, 30.0], [10.0, 10.0])
     """
 
     train_sizes: jax.Array
@@ -194,6 +211,15 @@ class GridSearchResult(NamedTuple):
         mean: ``(G,)`` mean over the folds. std: ``(G,)`` standard deviation (ddof = 1).
         best_index: ``()`` int, the point of best mean score.
         best_params: dict name -> Python scalar, the hyperparameters at ``best_index``.
+
+    A "model" that is its hyperparameter, scored by ``-(lam - 2)²``:
+
+    >>> from jaxphys.classical import grid_search
+    >>> gs = grid_search(jax.random.key(0), lambda k, X, y, lam: lam,
+    ...                  lambda lam, X, y: -(lam - 2.0) ** 2, jnp.zeros((40, 3)),
+    ...                  grid={"lam": [1.0, 2.0, 4.0]}, n_folds=4)
+    >>> gs.grid["lam"].tolist(), gs.mean.tolist(), int(gs.best_index), gs.best_params
+    ([1.0, 2.0, 4.0], [-1.0, 0.0, -4.0], 1, {'lam': 2.0})
     """
 
     grid: dict

@@ -33,6 +33,15 @@ class PCAParams(NamedTuple):
             directions), so it sums to ≤ 1.
         scale: ``(k,)`` divisor applied to the projections: ones, or
             ``sqrt(explained_variance)`` when whitening.
+
+    Three points spread along x (variance 1) and barely along y (variance 1/300):
+
+    >>> from jaxphys.classical import pca_fit
+    >>> p = pca_fit(None, jnp.array([[1., 0.], [-1., 0.], [0., 0.1]]), 1)
+    >>> p.components.round(4).tolist(), round(float(p.explained_variance[0]), 4)
+    ([[1.0, 0.0]], 1.0)
+    >>> round(float(p.explained_variance_ratio[0]), 4), p.scale.tolist()   # 1 / (1 + 1/300)
+    (0.9967, [1.0])
     """
 
     mean: jax.Array

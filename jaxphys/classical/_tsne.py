@@ -48,6 +48,14 @@ class TSNEResult(NamedTuple):
             each point's nearest neighbours.
         kl_history: ``(n_iter // 50,)`` KL(P‖Q) every 50 iterations (with the
             exaggerated P during early exaggeration).
+
+    Built by hand (a fit is :func:`tsne_fit`), to read the input widths from ``beta``:
+
+    >>> from jaxphys.classical import TSNEResult
+    >>> r = TSNEResult(embedding=jnp.zeros((3, 2)), kl_divergence=jnp.array(0.1),
+    ...                beta=jnp.array([0.5, 2.0, 0.125]), kl_history=jnp.zeros(20))
+    >>> (1.0 / jnp.sqrt(2.0 * r.beta)).tolist()       # σ_i of each point's Gaussian
+    [1.0, 0.5, 2.0]
     """
 
     embedding: jax.Array

@@ -11,7 +11,7 @@ host with validation, early stopping and checkpoints; every trainer returns a
 from ._checkpoint import (checkpoint_path, latest_checkpoint, read_checkpoint_metadata,
                           restore_checkpoint, save_checkpoint)
 from ._fit import EarlyStopping, FitResult, fit
-from ._flatten import flatten
+from ._flatten import flat_optimizer
 from ._lbfgs import train_lbfgs
 from ._loop import run_steps, set_hyperparams
 from ._model import Model, as_model, split_variables
@@ -22,7 +22,8 @@ from ._train_step import LossAux, make_eval_step, make_train_step, skip_nonfinit
 
 __all__ = [
     "Model", "as_model", "split_variables", "TrainState", "make_train_step", "make_eval_step",
-    "LossAux", "skip_nonfinite", "run_steps", "set_hyperparams", "fit", "train_lbfgs", "flatten", "FitResult", "EarlyStopping", "save_checkpoint", "restore_checkpoint",
+    "LossAux", "skip_nonfinite", "run_steps", "set_hyperparams", "fit", "train_lbfgs",
+    "flat_optimizer", "FitResult", "EarlyStopping", "save_checkpoint", "restore_checkpoint",
     "read_checkpoint_metadata", "latest_checkpoint", "checkpoint_path", "make_mesh",
     "replicate", "shard_batch", "shard_local_batch", "data_parallel",
     "OPTIMIZERS", "SCHEDULES", "get_optimizer", "get_schedule", "resolve_optimizer",

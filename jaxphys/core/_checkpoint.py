@@ -107,7 +107,16 @@ def _read(path: Path) -> tuple[dict, Any]:
 
 
 def read_checkpoint_metadata(path: str | os.PathLike) -> dict:
-    """The user ``metadata`` dict stored in a checkpoint."""
+    """The user ``metadata`` dict stored in a checkpoint.
+
+    Example:
+        >>> import tempfile, jax.numpy as jnp
+        >>> from jaxphys.core import read_checkpoint_metadata, save_checkpoint
+        >>> p = save_checkpoint(tempfile.mkdtemp() + "/c.npz", {"w": jnp.ones(2)},
+        ...                     metadata={"epoch": 3, "lr": 0.01})
+        >>> read_checkpoint_metadata(p)
+        {'epoch': 3, 'lr': 0.01}
+    """
     meta, _ = _read(Path(path))
     return meta["metadata"]
 
@@ -123,6 +132,19 @@ def restore_checkpoint(path: str | os.PathLike, target: Any) -> Any:
     Returns:
         A pytree like ``target`` holding the stored values: JAX arrays where the
         target has JAX arrays, NumPy arrays elsewhere.
+
+    Example:
+        >>> import tempfile, jax.numpy as jnp
+        >>> from jaxphys import restore_checkpoint, save_checkpoint
+        >>> p = save_checkpoint(tempfile.mkdtemp() + "/c.npz", {"w": jnp.arange(3.0), "step": 7})
+        >>> state = restore_checkpoint(p, {"w": jnp.zeros(3), "step": 0})
+        >>> state["w"].tolist(), int(state["step"])
+        ([0.0, 1.0, 2.0], 7)
+        >>> restore_checkpoint(p, {"w": jnp.zeros(4), "step": 0})
+        Traceback (most recent call last):
+        ...
+        ValueError: target: checkpoint ... does not match the target's shapes/dtypes:
+          ['w']: checkpoint float32(3,), target float32(4,)
     """
     path = Path(path)
     meta, data = _read(path)
@@ -164,12 +186,30 @@ def restore_checkpoint(path: str | os.PathLike, target: Any) -> Any:
 
 
 def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
-    """The file name used by :func:`~jaxphys.core.fit` for a checkpoint at ``step``."""
+    """The file name used by :func:`~jaxphys.core.fit` for a checkpoint at ``step``.
+
+    Example:
+        >>> from jaxphys.core import checkpoint_path
+        >>> checkpoint_path("runs/a", 1500).as_posix()
+        'runs/a/ckpt_0000001500.npz'
+    """
     return Path(directory) / f"ckpt_{int(step):010d}.npz"
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The checkpoint with the highest step in ``directory``, or None."""
+    """The checkpoint with the highest step in ``directory``, or None.
+
+    Example:
+        >>> import tempfile
+        >>> from jaxphys.core import checkpoint_path, latest_checkpoint, save_checkpoint
+        >>> d = tempfile.mkdtemp()
+        >>> for step in (100, 20, 300):
+        ...     _ = save_checkpoint(checkpoint_path(d, step), {"step": step})
+        >>> latest_checkpoint(d).name
+        'ckpt_0000000300.npz'
+        >>> latest_checkpoint(d + "/no-such-folder") is None
+        True
+    """
     d = Path(directory)
     if not d.is_dir():
         return None

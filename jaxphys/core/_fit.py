@@ -32,6 +32,15 @@ class EarlyStopping(NamedTuple):
         mode: ``'min'`` or ``'max'``.
         min_delta: an improvement must beat the best value by more than this.
         restore_best: return the parameters (and model state) of the best evaluation.
+
+    Pass it to :func:`fit` together with ``val_data``.
+
+    Example:
+        >>> from jaxphys.core import EarlyStopping
+        >>> EarlyStopping()
+        EarlyStopping(metric='loss', patience=5, mode='min', min_delta=0.0, restore_best=True)
+        >>> EarlyStopping(metric="accuracy", mode="max", patience=3)._replace(patience=10)
+        EarlyStopping(metric='accuracy', patience=10, mode='max', min_delta=0.0, restore_best=True)
     """
 
     metric: str = "loss"
@@ -55,6 +64,15 @@ class FitResult(NamedTuple):
             this fit.
         best_step: the step of the best validation value (None without validation).
         stopped_early: True if early stopping ended the run.
+
+    Example:
+        >>> from jaxphys.core import FitResult
+        >>> res = FitResult(state=None, history={"step": [100, 200, 300], "loss": [0.9, 0.4, 0.2],
+        ...                                      "val_step": [100, 200, 300],
+        ...                                      "val_loss": [1.0, 0.5, 0.6]},
+        ...                 best_step=200, stopped_early=False)
+        >>> res.history["val_loss"][res.history["val_step"].index(res.best_step)]
+        0.5
     """
 
     state: Any

@@ -1,4 +1,4 @@
-"""An optimiser on one flat vector: ``flatten(tx)``."""
+"""An optimiser on one flat vector: ``flat_optimizer(tx)``."""
 
 from __future__ import annotations
 
@@ -10,24 +10,24 @@ import optax
 
 
 class FlattenState(NamedTuple):
-    """State of :func:`flatten`: the inner optimiser's state over the flat vector."""
+    """State of :func:`flat_optimizer`: the inner optimiser's state over the flat vector."""
 
     inner_state: Any
 
 
-def flatten(tx: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+def flat_optimizer(tx: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
     """Run ``tx`` on the parameters raveled into one vector, with every extra argument.
 
     Like ``optax.flatten``, but it also hands the inner optimiser the extra arguments
     of a line search: ``grad`` is raveled and ``value_fn`` is given flat parameters
-    (``value_fn(unravel(v))``), so ``flatten(optax.lbfgs())`` works through
+    (``value_fn(unravel(v))``), so ``flat_optimizer(optax.lbfgs())`` works through
     :func:`make_train_step`. A quasi-Newton method's vector algebra then acts on one
     array instead of every leaf, which makes its compiled graph much smaller; the
     updates are the same as ``tx`` on the pytree up to floating-point reassociation.
 
     Example:
         >>> import jax.numpy as jnp, optax
-        >>> tx = flatten(optax.sgd(0.5))
+        >>> tx = flat_optimizer(optax.sgd(0.5))
         >>> params = {"a": jnp.ones(2), "b": jnp.ones(())}
         >>> updates, _ = tx.update({"a": jnp.ones(2), "b": jnp.ones(())}, tx.init(params), params)
         >>> updates["a"].tolist(), float(updates["b"])

@@ -10,7 +10,7 @@ import optax
 from jaxphys._checks import as_int
 
 from ._fit import FitResult
-from ._flatten import flatten
+from ._flatten import flat_optimizer
 from ._loop import run_steps
 from ._train_step import cached_step
 from ._train_state import TrainState
@@ -21,8 +21,8 @@ def train_lbfgs(loss_fn: Callable, params: Any, batch: Any, n_steps: int, *,
                 key: jax.Array | None = None) -> FitResult:
     """Minimise a loss over a full batch with L-BFGS: ``n_steps`` steps of :func:`run_steps`.
 
-    The state is ``TrainState.create(params, flatten(optax.lbfgs(memory_size=...)))``
-    (L-BFGS on the raveled parameters, see :func:`flatten`) and the step is
+    The state is ``TrainState.create(params, flat_optimizer(optax.lbfgs(memory_size=...)))``
+    (L-BFGS on the raveled parameters, see :func:`flat_optimizer`) and the step is
     ``make_train_step(loss_fn, deterministic_loss=True)`` (which hands optax's L-BFGS the
     value, gradient and ``value_fn`` its zoom line search needs, reuses the value and
     gradient the line search stored, and skips non-finite steps), so this is the
@@ -55,7 +55,7 @@ def train_lbfgs(loss_fn: Callable, params: Any, batch: Any, n_steps: int, *,
     """
     n_steps = as_int(n_steps, "n_steps", minimum=1)
     if optimizer is None:
-        optimizer = flatten(optax.lbfgs(memory_size=as_int(memory_size, "memory_size",
+        optimizer = flat_optimizer(optax.lbfgs(memory_size=as_int(memory_size, "memory_size",
                                                            minimum=1)))
     elif not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer: expected an optax GradientTransformation, got "

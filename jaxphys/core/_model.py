@@ -37,6 +37,22 @@ def as_model(model: Any) -> Model:
 
     Raises:
         TypeError: if ``model`` has no callable ``init`` and ``apply``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.core import as_model
+        >>> class Line:                       # any object with init and apply
+        ...     def init(self, key, x):
+        ...         return {"a": 2.0}
+        ...     def apply(self, params, x):
+        ...         return params["a"] * x
+        >>> m = as_model(Line())
+        >>> type(m).__name__, m.apply(m.init(None, None), jnp.array([1.0, 3.0])).tolist()
+        ('Model', [2.0, 6.0])
+        >>> as_model(42)
+        Traceback (most recent call last):
+        ...
+        TypeError: model: expected a jaxphys.core.Model or an object with callable ... got int
     """
     if isinstance(model, Model):
         return model

@@ -116,6 +116,21 @@ def load_mnist(directory: str | Path, split: str = "train", scaled: bool = True)
         ValueError: unknown split; image and label counts differ; bad files (see
             :func:`load_idx`).
         FileNotFoundError: a file is missing.
+
+    Example:
+        Two 2x2 "images" and their labels, written by hand in the IDX format.
+
+        >>> import os, tempfile
+        >>> from jaxphys.data import load_mnist
+        >>> d = tempfile.mkdtemp()
+        >>> with open(os.path.join(d, "t10k-images-idx3-ubyte"), "wb") as f:
+        ...     _ = f.write(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2,  # header
+        ...                        0, 255, 51, 102, 255, 255, 0, 0]))             # pixels
+        >>> with open(os.path.join(d, "t10k-labels-idx1-ubyte"), "wb") as f:
+        ...     _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 3]))
+        >>> ds = load_mnist(d, split="test")
+        >>> ds.x.shape, ds.y.tolist(), ds.x[0].tolist()                 # pixels / 255
+        ((2, 2, 2), [7, 3], [[0.0, 1.0], [0.2, 0.4]])
     """
     if split not in ("train", "test"):
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")

@@ -173,6 +173,16 @@ class AdditionTask(NamedTuple):
         prompt_length: tokens up to and including ``'='`` (``2·n_digits + 2``); the
             answer is ``tokens[:, prompt_length:]``.
         vocab: the symbol string (:data:`ADDITION_VOCAB`), ``vocab_size = 12``.
+
+    Example:
+        >>> from jaxphys.data import addition_problems, decode_addition
+        >>> task = addition_problems(jax.random.key(0), n_digits=2, n_train=4, n_test=2)
+        >>> task.train.shape, task.test.shape, task.prompt_length, task.vocab
+        ((4, 9), (2, 9), 6, '0123456789+=')
+        >>> a, b = task.train_operands[0].tolist()
+        >>> text = decode_addition(task.train[0])                  # e.g. '07+45=052'
+        >>> int(text[:2]) == a, int(text[3:5]) == b, int(text[task.prompt_length:]) == a + b
+        (True, True, True)
     """
 
     train: jax.Array
@@ -224,7 +234,13 @@ def decode_addition(tokens: Any) -> str | list[str]:
 
 
 def format_addition(a: int, b: int, n_digits: int) -> str:
-    """The problem string, e.g. ``format_addition(7, 45, 2) == '07+45=052'``."""
+    """The problem string: operands zero-padded to ``n_digits``, the sum to ``n_digits + 1``.
+
+    Example:
+        >>> from jaxphys.data import format_addition
+        >>> format_addition(7, 45, 2), format_addition(99, 99, 2)
+        ('07+45=052', '99+99=198')
+    """
     return f"{a:0{n_digits}d}+{b:0{n_digits}d}={a + b:0{n_digits + 1}d}"
 
 

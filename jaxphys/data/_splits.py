@@ -26,6 +26,14 @@ class Split(NamedTuple):
         train: shape ``(n_train,)``.
         val: shape ``(n_val,)``.
         test: shape ``(n_test,)``.
+
+    Example:
+        >>> from jaxphys.data import train_val_test_split
+        >>> split = train_val_test_split(jax.random.key(0), 10, (0.8, 0.1, 0.1))
+        >>> split.train.shape, split.val.shape, split.test.shape, str(split.train.dtype)
+        ((8,), (1,), (1,), 'int32')
+        >>> set(split.train.tolist()).isdisjoint(split.val.tolist() + split.test.tolist())
+        True
     """
 
     train: jax.Array
@@ -39,6 +47,12 @@ class Fold(NamedTuple):
     Fields (int32 arrays):
         train: indices of the k-1 training folds, shape ``(n - n_val,)``.
         val: indices of the held-out fold, shape ``(n_val,)``.
+
+    Example:
+        >>> from jaxphys.data import kfold_indices
+        >>> train, val = kfold_indices(jax.random.key(0), 10, 3)[0]     # a Fold unpacks
+        >>> len(train), len(val), sorted(train.tolist() + val.tolist()) == list(range(10))
+        (6, 4, True)
     """
 
     train: jax.Array

@@ -27,6 +27,15 @@ class Dataset(NamedTuple):
         y: targets, shape ``(n,)``: float values (regression) or int32 labels
             (classification).
         truth: dict of the generating parameters (see each generator).
+
+    Example:
+        >>> from jaxphys.data import straight_line
+        >>> data = straight_line(jax.random.key(0), n=20, slope=3.0, intercept=-1.0, sigma=0.0)
+        >>> x, y, truth = data                              # a NamedTuple unpacks
+        >>> sorted(truth), float(truth["slope"])
+        (['intercept', 'sigma', 'slope'], 3.0)
+        >>> bool(jnp.allclose(y, truth["slope"] * x + truth["intercept"]))
+        True
     """
 
     x: jax.Array

@@ -121,6 +121,15 @@ class Landscape(NamedTuple):
         starts: ``(S, 2)`` float64 numpy array of suggested starting points.
         learning_rates: ``{optimiser name: η}``, step sizes that suit this landscape.
         labels: names of ``θ₁`` and ``θ₂``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.dynamics import Landscape, quadratic_landscape
+        >>> ls = quadratic_landscape(10.0)                   # ½(θ₁² + 10 θ₂²)
+        >>> isinstance(ls, Landscape), ls.minima.tolist(), ls.learning_rates["gd"]   # η = 1/κ
+        (True, [[0.0, 0.0]], 0.1)
+        >>> float(ls.loss(jnp.array([1.0, 1.0]))), ls.starts.shape   # ½(1 + 10); 4 × 4 starts
+        (5.5, (16, 2))
     """
 
     name: str
@@ -186,6 +195,13 @@ def chi2_landscape(key: jax.Array, n: int = 30, slope: float = 2.0, intercept: f
 
     The minimum is the weighted least-squares fit (``numpy.linalg.lstsq``); the
     window spans ±6 standard errors around it.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.dynamics import chi2_landscape
+        >>> ls = chi2_landscape(jax.random.key(0), n=10, sigma=0.01)   # y = 2x + 1 + noise
+        >>> ls.labels, [round(float(v), 1) for v in ls.minima[0]]       # the fit finds (2, 1)
+        (('slope a', 'intercept b'), [2.0, 1.0])
     """
     from jaxphys.data import straight_line
 

@@ -200,6 +200,15 @@ class MeanField(NamedTuple):
       chi_c: the correlation map's slope at ``c*`` (``= χ₁`` when ``c* = 1``).
       xi_q: depth scale of the length's approach to ``q*`` (layers).
       xi_c: depth scale of the correlation's approach to ``c*`` (layers; ∞ on the critical line).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.dynamics import MeanField, mean_field
+        >>> mf = mean_field(jnp.array([0.5, 3.0]), 0.05)     # tanh: ordered, then chaotic
+        >>> isinstance(mf, MeanField), float(mf.c_star[0])   # ordered: inputs align, c* = 1
+        (True, 1.0)
+        >>> bool(jnp.isclose(mf.chi_c[0], mf.chi1[0])), bool(mf.chi_c[1] < 1 < mf.chi1[1])
+        (True, True)
     """
 
     q_star: jax.Array

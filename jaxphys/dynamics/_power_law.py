@@ -100,6 +100,16 @@ class PowerLawFit(NamedTuple):
       bootstrap: ``(n_bootstrap, 3)`` refits, columns ``(L∞, a, α)``.
       rss_log: sum of squared log residuals of the best fit.
       level: the interval's confidence level.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxphys.dynamics import PowerLawFit, fit_power_law
+      >>> n = jnp.array([10.0, 30.0, 100.0, 300.0, 1000.0])
+      >>> fit = fit_power_law(n, 0.05 + 3.0 * n ** -0.7, n_bootstrap=50)
+      >>> isinstance(fit, PowerLawFit), fit.bootstrap.shape, fit.level
+      (True, (50, 3), 0.9)
+      >>> round(float(fit.predict(10.0)), 3)          # the curve: 0.05 + 3·10^-0.7
+      0.649
     """
 
     l_inf: float

@@ -38,6 +38,15 @@ class FeatureMap(NamedTuple):
     Fields:
         weights: ``(d, P)`` float, ``v_j`` as columns, ``v_j ~ N(0, scale² / d)``.
         bias: ``(P,)`` float; ``N(0, 1)`` for ReLU features, ``U(0, 2π)`` for Fourier.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.dynamics import FeatureMap, apply_features, init_feature_map
+        >>> fm = init_feature_map(jax.random.key(0), 3, 10)      # 10 ReLU features of R³
+        >>> x = jnp.ones((4, 3))
+        >>> by_hand = jnp.maximum(x @ fm.weights + fm.bias[None, :], 0.0) / jnp.sqrt(10.0)
+        >>> isinstance(fm, FeatureMap), bool(jnp.allclose(apply_features(fm, x), by_hand))
+        (True, True)
     """
 
     weights: jax.Array
@@ -141,6 +150,17 @@ class DoubleDescent(NamedTuple):
         train_mse: ``(K, n_seeds)`` float, mean squared error on the training set.
         test_mse: ``(K, n_seeds)`` float, mean squared error on the test set.
         weight_norm: ``(K, n_seeds)`` float, ``‖w‖₂`` of each fit.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.dynamics import DoubleDescent, double_descent
+        >>> x = jnp.linspace(-1, 1, 8)
+        >>> dd = double_descent(jax.random.key(0), x, jnp.sin(3 * x), x, jnp.sin(3 * x),
+        ...                     [2, 8, 32], n_seeds=2)
+        >>> isinstance(dd, DoubleDescent), dd.n_train, dd.n_features.tolist()
+        (True, 8, [2, 8, 32])
+        >>> bool(dd.train_mse[0].min() > 0.1)          # P = 2 < N features cannot fit sin 3x
+        True
     """
 
     n_features: np.ndarray

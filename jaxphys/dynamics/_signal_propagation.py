@@ -29,6 +29,16 @@ class PairPropagation(NamedTuple):
     Fields:
       q_a, q_b: ``(depth,)`` squared lengths ``|h|²/N`` of the pre-activations.
       c: ``(depth,)`` correlation ``h_a·h_b / (|h_a| |h_b|)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.dynamics import PairPropagation, propagate_pair
+        >>> x = jnp.ones(100)                        # x and -x, tanh is odd, no biases:
+        >>> out = propagate_pair(jax.random.key(0), x, -x, 1.5, 0.0, depth=3, width=200)
+        >>> isinstance(out, PairPropagation), [round(float(c), 4) for c in out.c]  # h_b = -h_a
+        (True, [-1.0, -1.0, -1.0])
+        >>> bool(jnp.allclose(out.q_a, out.q_b))
+        True
     """
 
     q_a: jax.Array

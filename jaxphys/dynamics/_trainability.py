@@ -30,6 +30,20 @@ class TrainabilityResult(NamedTuple):
       accuracy: ``(S, D)`` final training accuracy (mean over the last 10 % of steps).
       loss: ``(S, D)`` final training loss.
       xi_c: ``(S,)`` mean-field correlation depth scale at each ``σ_w²``.
+
+    Example (built by hand: :func:`trainability` trains every network, which takes
+    seconds; ``xi_c`` is ``mean_field(jnp.array([1.5, 4.0]), 0.05).xi_c`` rounded, the
+    accuracies are illustrative; reading it against Schoenholz et al.'s ``depth ≲ 6 ξ_c``):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.dynamics import TrainabilityResult
+        >>> res = TrainabilityResult(sigma_w2=jnp.array([1.5, 4.0]), depth=jnp.array([10, 60]),
+        ...                          accuracy=jnp.array([[1.0, 0.98], [1.0, 0.5]]),
+        ...                          loss=jnp.array([[0.01, 0.05], [0.01, 0.69]]),
+        ...                          xi_c=jnp.array([15.8, 7.0]))
+        >>> (res.depth[None, :] <= 6 * res.xi_c[:, None]).tolist()    # predicted trainable
+        [[True, True], [True, False]]
+        >>> (res.accuracy > 0.9).tolist()                             # trained
+        [[True, True], [True, False]]
     """
 
     sigma_w2: jax.Array
@@ -64,6 +78,18 @@ def trainability(key: jax.Array, x: Any, y: Any, sigma_w2: Any, sigma_b2: Any, d
 
     Returns:
       :class:`TrainabilityResult`.
+
+    Example (a call trains and compiles one network per depth, seconds even for a tiny
+    problem, so only the argument check runs here):
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxphys.dynamics import trainability
+      >>> x = jax.random.normal(jax.random.key(0), (8, 2))
+      >>> y = (x[:, 0] > 0).astype(jnp.int32)                    # two classes
+      >>> trainability(jax.random.key(1), x, y, jnp.array([1.0, 2.0]), 0.05, [2, 4],
+      ...              batch_size=16)
+      Traceback (most recent call last):
+      ...
+      ValueError: batch_size: must be at most the number of examples (8), got 16
     """
     import optax
 

@@ -34,6 +34,15 @@ class Cost:
             (1 for χ²-like costs, 0.5 for ``-log L``).
         n_data: number of data points (bins, events, constraints), for the
             goodness of fit.
+
+    Example:
+        >>> from jaxphys.fitting import Cost, CustomCost, GaussianConstraint
+        >>> nll = CustomCost(lambda p: 0.5 * (p["mu"] - 2.0) ** 2, errordef=0.5)   # -log L
+        >>> total = nll + GaussianConstraint("mu", 0.0, 1.0)      # a CostSum, errordef 1
+        >>> isinstance(total, Cost), total.errordef, total.n_data
+        (True, 1.0, 1)
+        >>> float(total({"mu": 1.0}))                             # 0.5 / 0.5 + (1 - 0)² / 1²
+        2.0
     """
 
     _children: tuple[str, ...] = ()

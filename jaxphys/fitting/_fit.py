@@ -63,6 +63,23 @@ class MinimizeResult(NamedTuple):
         n_evaluations: ``()`` int32, evaluations of cost + gradient + Hessian.
         n_iterations: ``()`` int32, Newton iterations (accepted and rejected steps).
         errordef: ``()`` the cost's errordef u.
+
+    Example:
+        Built by hand (:func:`minimize` returns one): two parameters with errors 0.2 and
+        0.3 and covariance 0.01, one of them at its limit.
+
+        >>> from jaxphys.fitting import MinimizeResult, status_reasons
+        >>> cov = jnp.array([[0.04, 0.01], [0.01, 0.09]])
+        >>> err = jnp.sqrt(jnp.diag(cov))
+        >>> r = MinimizeResult(values=jnp.array([1.0, 2.0]), errors=err, covariance=cov,
+        ...                    correlation=cov / jnp.outer(err, err), minimum=jnp.array(3.2),
+        ...                    edm=jnp.array(1e-9), valid=jnp.array(True), status=jnp.array(16),
+        ...                    n_evaluations=jnp.array(6), n_iterations=jnp.array(5),
+        ...                    errordef=jnp.array(1.0))
+        >>> r.errors.round(4).tolist(), round(float(r.correlation[0, 1]), 4)  # 0.01 / (0.2·0.3)
+        ([0.2, 0.3], 0.1667)
+        >>> bool(r.valid), status_reasons(r.status)       # status 16 warns; still valid
+        (True, ('a parameter is at its limit (warning; its error is then not meaningful)',))
     """
 
     values: jax.Array

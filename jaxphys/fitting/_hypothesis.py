@@ -37,6 +37,19 @@ class LikelihoodRatioTest(NamedTuple):
         dof: degrees of freedom of the χ² reference distribution.
         p_value: :math:`P(\\chi^2_{dof} \\ge q)` (Wilks).
         significance: the one-sided Gaussian equivalent :math:`Z = \\Phi^{-1}(1 - p)`.
+
+    Example:
+        Built by hand (:func:`likelihood_ratio_test` returns one) with the textbook
+        numbers: :math:`q = 3.8415` on one degree of freedom is the 5 % point of
+        :math:`\\chi^2_1`, and :math:`\\Phi^{-1}(0.95) = 1.6449`.
+
+        >>> from statistics import NormalDist
+        >>> from jaxphys.fitting import LikelihoodRatioTest
+        >>> t = LikelihoodRatioTest(statistic=jnp.array(3.8415), dof=jnp.array(1.0),
+        ...                         p_value=jnp.array(0.05), significance=jnp.array(1.6449))
+        >>> z = NormalDist().inv_cdf(1.0 - float(t.p_value))          # Z = Φ⁻¹(1 - p)
+        >>> round(z, 4), round(float(t.significance), 4)
+        (1.6449, 1.6449)
     """
 
     statistic: jax.Array
@@ -98,6 +111,18 @@ class DiscoveryTest(NamedTuple):
         significance: :math:`Z_0 = \\sqrt{q_0}`.
         p_value: :math:`p_0 = 1 - \\Phi(Z_0)`.
         valid: bool, the fit and the null (background-only) fit converged.
+
+    Example:
+        Built by hand (:func:`discovery_significance` returns one): :math:`q_0 = 9` is a
+        3σ excess, with the one-sided p-value :math:`1 - \\Phi(3) = 0.00135`.
+
+        >>> from jax.scipy.special import ndtr
+        >>> from jaxphys.fitting import DiscoveryTest
+        >>> q0 = jnp.array(9.0)
+        >>> d = DiscoveryTest(q0=q0, significance=jnp.sqrt(q0), p_value=ndtr(-jnp.sqrt(q0)),
+        ...                   valid=jnp.array(True))
+        >>> float(d.significance), round(float(d.p_value), 5)
+        (3.0, 0.00135)
     """
 
     q0: jax.Array
@@ -164,6 +189,17 @@ class UpperLimit(NamedTuple):
         valid: bool, the root-finding and every profile fit converged.
         at_limit: bool, the parameter's own upper limit was reached first.
         n_evaluations: int32, cost + gradient + Hessian evaluations.
+
+    Example:
+        Built by hand (:func:`upper_limit` returns one): for a Gaussian measurement
+        :math:`\\hat\\mu = 1 \\pm 1` the 95 % profile-likelihood limit is
+        :math:`1 + 1.6449`.
+
+        >>> from jaxphys.fitting import UpperLimit
+        >>> ul = UpperLimit(limit=jnp.array(1.0 + 1.6449), valid=jnp.array(True),
+        ...                 at_limit=jnp.array(False), n_evaluations=jnp.array(12))
+        >>> round(float(ul.limit), 4), bool(ul.valid & ~ul.at_limit)    # a limit to quote
+        (2.6449, True)
     """
 
     limit: jax.Array

@@ -84,6 +84,18 @@ class MinosInterval(NamedTuple):
         lower_at_limit, upper_at_limit: the profile stayed below the threshold
             up to the parameter's limit; the end is the limit.
         n_evaluations: ``()`` int32, cost + gradient + Hessian evaluations.
+
+    Example:
+        Built by hand (:func:`minos` returns one): :math:`2.0^{+0.75}_{-0.5}`.
+
+        >>> from jaxphys.fitting import MinosInterval
+        >>> m = MinosInterval(lower=jnp.array(1.5), upper=jnp.array(2.75),
+        ...                   lower_error=jnp.array(-0.5), upper_error=jnp.array(0.75),
+        ...                   lower_valid=jnp.array(True), upper_valid=jnp.array(True),
+        ...                   lower_at_limit=jnp.array(False), upper_at_limit=jnp.array(False),
+        ...                   n_evaluations=jnp.array(40))
+        >>> float(m.lower - m.lower_error), float(m.upper - m.upper_error)   # the best fit
+        (2.0, 2.0)
     """
 
     lower: jax.Array
@@ -185,6 +197,17 @@ class ProfileScan(NamedTuple):
             profile-likelihood-ratio statistic; divide by errordef otherwise).
         parameters: ``(n, k)`` all parameters at each profiled minimum.
         valid: ``(n,)`` bool, the profile fit converged.
+
+    Example:
+        Built by hand (:func:`profile_scan` returns one): the parabola of a Gaussian
+        measurement :math:`2.0 \\pm 0.5`; the 1σ interval is where Δ ≤ 1.
+
+        >>> from jaxphys.fitting import ProfileScan
+        >>> v = jnp.array([1.0, 1.5, 2.0, 2.5, 3.0])
+        >>> scan = ProfileScan(values=v, delta_cost=((v - 2.0) / 0.5) ** 2,
+        ...                    parameters=v[:, None], valid=jnp.ones(5, bool))
+        >>> scan.delta_cost.tolist(), (scan.delta_cost <= 1.0).tolist()
+        ([4.0, 1.0, 0.0, 1.0, 4.0], [False, True, True, True, False])
     """
 
     values: jax.Array
@@ -252,6 +275,17 @@ class Contour(NamedTuple):
         points: ``(size, 2)`` the contour points (x, y), by increasing angle.
         valid: ``(size,)`` bool, the crossing and its profile fits converged.
         at_limit: ``(size,)`` bool, the ray met a limit before the contour.
+
+    Example:
+        Built by hand (:func:`contour` returns one): for two uncorrelated parameters
+        with unit errors the 68.27 % contour is the circle :math:`r = \\sqrt{2.2958}`.
+
+        >>> from jaxphys.fitting import Contour, delta_for
+        >>> r = delta_for(None, 2) ** 0.5
+        >>> c = Contour(points=r * jnp.array([[1., 0.], [0., 1.], [-1., 0.], [0., -1.]]),
+        ...             valid=jnp.ones(4, bool), at_limit=jnp.zeros(4, bool))
+        >>> (c.points ** 2).sum(1).round(3).tolist(), bool(c.valid.all())   # Δ at each point
+        ([2.296, 2.296, 2.296, 2.296], True)
     """
 
     points: jax.Array

@@ -32,7 +32,7 @@ validation, callbacks) to ``fit`` and returns its :class:`jaxphys.core.FitResult
 
 from jaxphys.generative._autoencoders import (Autoencoder, ConvAutoencoder, TiedAutoencoder,
                                               StackedAutoencoder)
-from jaxphys.generative._autoencoder_training import (corrupt, sparsity_penalty,
+from jaxphys.generative._autoencoder_training import (corrupt, kl_sparsity_penalty,
                                                       autoencoder_loss, train_autoencoder,
                                                       pretrain_stacked, CORRUPTIONS)
 from jaxphys.generative._anomaly import (reconstruction_error, anomaly_threshold, AnomalyResult,
@@ -49,7 +49,7 @@ from jaxphys.generative._gan import (MLPGenerator, MLPDiscriminator, DCGenerator
                                      GANState, make_gan_step, init_gan, train_gan, gan_sample,
                                      discriminator_loss, generator_loss)
 from jaxphys.generative._schedules import (NoiseSchedule, linear_schedule, cosine_schedule,
-                                           make_schedule, SCHEDULES)
+                                           make_schedule, NOISE_SCHEDULES)
 from jaxphys.generative._diffusion import (TimeMLP, DiffusionUNet, timestep_embedding, ddpm_loss,
                                            ddpm_sample, ddim_sample, train_diffusion,
                                            diffusion_optimizer, init_diffusion, q_sample)
@@ -74,7 +74,7 @@ __all__ = [
     "TiedAutoencoder",
     "StackedAutoencoder",
     "corrupt",
-    "sparsity_penalty",
+    "kl_sparsity_penalty",
     "autoencoder_loss",
     "train_autoencoder",
     "pretrain_stacked",
@@ -118,7 +118,7 @@ __all__ = [
     "linear_schedule",
     "cosine_schedule",
     "make_schedule",
-    "SCHEDULES",
+    "NOISE_SCHEDULES",
     "TimeMLP",
     "DiffusionUNet",
     "timestep_embedding",

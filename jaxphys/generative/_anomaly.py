@@ -39,6 +39,15 @@ class AnomalyResult(NamedTuple):
       scores: float ``(N,)`` reconstruction errors.
       threshold: float scalar.
       is_anomaly: bool ``(N,)``, ``scores > threshold``.
+
+    Example:
+        >>> from jaxphys.generative import AnomalyResult, detect_anomalies
+        >>> halve = lambda params, x: 0.5 * x             # a "reconstruction" x̂ = x/2
+        >>> r = detect_anomalies(halve, None, jnp.array([[0.2, 0.2], [2.0, 2.0]]), 0.5)
+        >>> isinstance(r, AnomalyResult), [round(float(s), 4) for s in r.scores]   # x²/4
+        (True, [0.01, 1.0])
+        >>> float(r.threshold), r.is_anomaly.tolist()
+        (0.5, [False, True])
     """
 
     scores: jax.Array

@@ -3,7 +3,7 @@ r"""Training autoencoders: reconstruction loss, sparsity, denoising, greedy stac
 The loss is the reconstruction error ``‖x - x̂‖²/D``, with two regularisers:
 
 * Sparse: a penalty ``β Σ_j KL(ρ ‖ ρ̂_j)`` on the mean activations
-  ``ρ̂_j = mean_batch z_j ∈ (0, 1)`` of a sigmoid code (:func:`sparsity_penalty`).
+  ``ρ̂_j = mean_batch z_j ∈ (0, 1)`` of a sigmoid code (:func:`kl_sparsity_penalty`).
 * Denoising: the encoder sees a corrupted ``x̃`` (:func:`corrupt`: additive Gaussian
   noise or dropout masking) and the loss compares ``g(f(x̃))`` with the clean ``x``
   (Vincent et al. 2008, "Extracting and composing robust features with denoising
@@ -31,7 +31,7 @@ from ..core import FitResult, TrainState, fit
 from ._autoencoders import Autoencoder, StackedAutoencoder
 from ._training import check_learning_rate, fit_settings
 
-__all__ = ["corrupt", "sparsity_penalty", "autoencoder_loss", "train_autoencoder",
+__all__ = ["corrupt", "kl_sparsity_penalty", "autoencoder_loss", "train_autoencoder",
            "pretrain_stacked", "CORRUPTIONS"]
 
 CORRUPTIONS = (None, "gaussian", "dropout")
@@ -55,14 +55,14 @@ def corrupt(key: jax.Array, x: jax.Array, kind: str = "gaussian", level: Any = 0
     raise ValueError(f"kind: unknown corruption {kind!r}; expected 'gaussian' or 'dropout'")
 
 
-def sparsity_penalty(codes: jax.Array, target: Any) -> jax.Array:
+def kl_sparsity_penalty(codes: jax.Array, target: Any) -> jax.Array:
     r"""``Σ_j KL(ρ ‖ ρ̂_j) = Σ_j ρ log(ρ/ρ̂_j) + (1-ρ) log((1-ρ)/(1-ρ̂_j))`` with
     ``ρ̂_j`` the batch mean of code unit ``j`` (codes in (0, 1), e.g. sigmoid).
 
     Example:
-        >>> abs(float(sparsity_penalty(jnp.full((4, 3), 0.05), 0.05))) < 1e-6
+        >>> abs(float(kl_sparsity_penalty(jnp.full((4, 3), 0.05), 0.05))) < 1e-6
         True
-        >>> round(float(sparsity_penalty(jnp.full((4, 1), 0.5), 0.05)), 4)
+        >>> round(float(kl_sparsity_penalty(jnp.full((4, 1), 0.5), 0.05)), 4)
         0.4946
     """
     rho_hat = jnp.clip(jnp.mean(codes, axis=0), 1e-6, 1 - 1e-6)
@@ -77,7 +77,7 @@ def autoencoder_loss(model: nn.Module, *, corruption: str | None = None,
 
     ``batch = {'x': (B, ...)}``; ``params`` are the model's variables. Loss =
     ``mean_i ‖x_i - g(f(x̃_i))‖²/D`` (``x̃ = x`` without corruption) plus
-    ``sparsity_weight · sparsity_penalty(f(x̃), sparsity_target)`` when a target is
+    ``sparsity_weight · kl_sparsity_penalty(f(x̃), sparsity_target)`` when a target is
     given; ``aux = {'reconstruction': …, 'sparsity': …}``.
 
     Example:
@@ -95,7 +95,7 @@ def autoencoder_loss(model: nn.Module, *, corruption: str | None = None,
         z = model.apply(params, x_in, method="encode")
         x_hat = model.apply(params, z, method="decode")
         rec = jnp.mean((x_hat - x).reshape(x.shape[0], -1) ** 2)
-        sp = (sparsity_penalty(z, sparsity_target) if sparsity_target is not None
+        sp = (kl_sparsity_penalty(z, sparsity_target) if sparsity_target is not None
               else jnp.zeros(()))
         return rec + sparsity_weight * sp, {"reconstruction": rec, "sparsity": sp}
 

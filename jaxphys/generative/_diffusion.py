@@ -163,7 +163,7 @@ def q_sample(schedule: NoiseSchedule, x0: jax.Array, t: jax.Array, eps: jax.Arra
     """``x_t = sqrt(ᾱ_t) x_0 + sqrt(1-ᾱ_t) ε`` for a batch; ``t`` int ``(n,)``.
 
     Example:
-        >>> from jaxphys.generative._schedules import linear_schedule
+        >>> from jaxphys.generative import linear_schedule
         >>> s = linear_schedule(10, 0.1, 0.1)
         >>> round(float(q_sample(s, jnp.ones((1, 1)), jnp.array([0]), jnp.zeros((1, 1)))[0, 0]), 4)
         0.9487
@@ -181,7 +181,7 @@ def ddpm_loss(model: nn.Module, schedule: NoiseSchedule, *, cond_drop: float = 0
     label ``model.n_classes`` (classifier-free guidance training). ``aux`` is empty.
 
     Example:
-        >>> from jaxphys.generative._schedules import linear_schedule
+        >>> from jaxphys.generative import linear_schedule
         >>> net = TimeMLP(widths=(8,))
         >>> v = net.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32))
         >>> loss_fn = ddpm_loss(net, linear_schedule(100))
@@ -300,7 +300,7 @@ def ddpm_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
         samples ``(n, *sample_shape)`` float32. Compiled once per (model, shape).
 
     Example:
-        >>> from jaxphys.generative._schedules import linear_schedule
+        >>> from jaxphys.generative import linear_schedule
         >>> net = TimeMLP(widths=(8,))
         >>> v = net.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32))
         >>> ddpm_sample(jax.random.key(1), net, v, linear_schedule(20), 5, (2,)).shape
@@ -318,7 +318,7 @@ def ddim_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
     :func:`ddpm_sample`.
 
     Example:
-        >>> from jaxphys.generative._schedules import linear_schedule
+        >>> from jaxphys.generative import linear_schedule
         >>> net = TimeMLP(widths=(8,))
         >>> v = net.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32))
         >>> ddim_sample(jax.random.key(1), net, v, linear_schedule(100), 3, (2,), n_steps=10).shape
@@ -421,7 +421,7 @@ def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x
         ``result.state.params``.
 
     Example:
-        >>> from jaxphys.generative._schedules import linear_schedule
+        >>> from jaxphys.generative import linear_schedule
         >>> res = train_diffusion(jax.random.key(0), TimeMLP(widths=(8,)), linear_schedule(10),
         ...                       jnp.ones((32, 2)), n_steps=3, batch_size=8)
         >>> len(res.history["loss"]) > 0

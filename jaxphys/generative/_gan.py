@@ -68,6 +68,15 @@ class GANState(struct.PyTreeNode):
         :func:`jaxphys.core.skip_nonfinite` therefore undid (both players untouched).
       replay: float32 ``(replay_size, *sample_shape)``, older fakes for experience
         replay (filled with the initial generator's samples), or ``None`` without replay.
+
+    Example:
+        >>> from jaxphys.generative import GANState, MLPDiscriminator, MLPGenerator, init_gan
+        >>> s = init_gan(jax.random.key(0), MLPGenerator(2, (4,)), MLPDiscriminator((4,)),
+        ...              optax.adam(1e-3), optax.adam(1e-3), 3, jnp.zeros((2, 2)))
+        >>> isinstance(s, GANState), int(s.step), int(s.n_skipped), s.replay is None
+        (True, 0, 0, True)
+        >>> int(s.generator.step), int(s.discriminator.step)   # each player's own state
+        (0, 0)
     """
 
     step: jax.Array

@@ -43,6 +43,18 @@ class NPE(TrainState):
         flow: the conditional flow (static; a :class:`NeuralSplineFlow`, ...).
 
     Build one with :func:`init_npe`; :func:`train_npe` returns it as ``result.state``.
+
+    Example:
+        >>> import jax, optax
+        >>> from jaxphys.generative import NPE, NeuralSplineFlow, init_npe
+        >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
+        >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
+        >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
+        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        >>> isinstance(npe, NPE), bool(jnp.allclose(npe.theta_mean, theta.mean(0)))
+        (True, True)
+        >>> npe.posterior(x[0]).event_shape              # q(θ | x_0), in the units of θ
+        (2,)
     """
 
     theta_mean: jax.Array
@@ -225,7 +237,22 @@ def fit_npe(key: jax.Array, npe: NPE, theta, x, *, n_steps: int, batch_size: int
     """Train an existing :class:`NPE` (its parameters, optimiser state and
     standardisation as they are) on the pairs ``theta``, ``x`` with
     :func:`jaxphys.core.fit`, holding out a random ``val_fraction`` for early stopping
-    (see :func:`train_npe`, which calls it on a fresh :func:`init_npe`)."""
+    (see :func:`train_npe`, which calls it on a fresh :func:`init_npe`).
+
+    Example (a real call, ``res = fit_npe(key, npe, theta, x, n_steps=500)``, continues
+    training: ``res.state`` is the updated :class:`NPE`, its ``step`` counting on from
+    ``npe.step``; it compiles a train step, seconds, so only the hold-out check runs here):
+        >>> import jax, optax
+        >>> from jaxphys.generative import NeuralSplineFlow, fit_npe, init_npe
+        >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
+        >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
+        >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
+        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        >>> fit_npe(jax.random.key(2), npe, theta, x, n_steps=500, val_fraction=0.999)
+        Traceback (most recent call last):
+        ...
+        ValueError: val_fraction: leaves no training simulations out of 100
+    """
     check_key(key, "key")
     val_fraction = check_val_fraction(val_fraction)
     split_key, fit_key = jax.random.split(key)

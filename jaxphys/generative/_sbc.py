@@ -57,7 +57,20 @@ def posterior_samples(key: jax.Array, posterior: Any, x, n_samples: int,
                       *, batch_size: int = 64) -> tuple[jax.Array, jax.Array]:
     """``n_samples`` draws of ``q(θ | x_i)`` for every row of ``x`` (n, n_x) and their
     log-densities: arrays (n, n_samples, d) and (n, n_samples). One compiled function
-    maps over the rows, ``batch_size`` at a time (``jax.lax.map``)."""
+    maps over the rows, ``batch_size`` at a time (``jax.lax.map``).
+
+    Example:
+        >>> import distrax, jax, jax.numpy as jnp
+        >>> from jaxphys.generative import posterior_samples
+        >>> posterior = lambda x: distrax.MultivariateNormalDiag(x, 0.1 * jnp.ones(2))  # q(θ|x)
+        >>> x = jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+        >>> theta, log_q = posterior_samples(jax.random.key(0), posterior, x, 5)
+        >>> theta.shape, log_q.shape
+        ((3, 5, 2), (3, 5))
+        >>> d2 = jnp.sum((theta[1] - x[1][None, :]) ** 2, axis=-1)   # N(θ; x, 0.1² I):
+        >>> bool(jnp.allclose(log_q[1], -jnp.log(2 * jnp.pi * 0.01) - d2 / 0.02, atol=1e-3))
+        True
+    """
     check_key(key, "key")
     fn = _posterior_fn(posterior)
     x = as_array(x, "x", ndim=2)
@@ -97,6 +110,15 @@ class UniformityTest(NamedTuple):
         p_value: (d,) float, ``P(χ²_{bins-1} > statistic)``.
         counts: (bins, d) int, observed counts ``O_b``.
         expected: (bins,) float, expected counts ``E_b = n · (values in bin b) / n_values``.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.generative import UniformityTest, rank_uniformity
+        >>> res = rank_uniformity(np.array([0, 0, 0, 1]), 2)      # a fair coin? 3 to 1
+        >>> isinstance(res, UniformityTest), res.counts[:, 0].tolist(), res.expected.tolist()
+        (True, [3, 1], [2.0, 2.0])
+        >>> float(res.statistic[0]), round(float(res.p_value[0]), 4)   # (1² + 1²)/2, P(χ²₁ > 1)
+        (1.0, 0.3173)
     """
 
     statistic: np.ndarray
@@ -149,6 +171,15 @@ class SBCResult(NamedTuple):
         ranks: (n_sbc, d) int, rank of the true θ_j among the posterior samples' θ_j.
         n_posterior: number of posterior samples per simulation (ranks lie in
             0..n_posterior, uniform for a calibrated posterior).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.generative import SBCResult, sbc_uniformity
+        >>> ranks = (np.arange(100) % 10)[:, None]        # 100 simulations, 9 draws: 0..9
+        >>> result = SBCResult(ranks=ranks, n_posterior=9)
+        >>> test = sbc_uniformity(result)                 # every rank equally often
+        >>> float(test.statistic[0]), float(test.p_value[0])
+        (0.0, 1.0)
     """
 
     ranks: np.ndarray
@@ -177,7 +208,18 @@ def sbc_ranks(key: jax.Array, posterior: Any, theta, x, *, n_posterior: int = 20
 
 def sbc_uniformity(result: SBCResult, *, n_bins: int | None = None) -> UniformityTest:
     """χ² test that the SBC ranks are uniform on ``0..n_posterior`` (per component);
-    small p-values reject calibration. See :func:`rank_uniformity`."""
+    small p-values reject calibration. See :func:`rank_uniformity`.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.generative import SBCResult, sbc_uniformity
+        >>> ranks = np.array([0, 9] * 50)[:, None]     # over-confident: truth outside the draws
+        >>> test = sbc_uniformity(SBCResult(ranks, 9))  # 10 bins, 10 expected in each
+        >>> test.counts[:, 0].tolist()
+        [50, 0, 0, 0, 0, 0, 0, 0, 0, 50]
+        >>> float(test.statistic[0]), bool(test.p_value[0] < 1e-6)   # 2·40²/10 + 8·10²/10
+        (400.0, True)
+    """
     if not isinstance(result, SBCResult):
         raise TypeError(f"result: expected an SBCResult, got {type(result).__name__}")
     return rank_uniformity(result.ranks, result.n_posterior + 1, n_bins=n_bins)
@@ -194,6 +236,16 @@ class CoverageResult(NamedTuple):
             the true θ (the fraction of posterior samples with higher density).
         standard_error: (k,) binomial standard error ``√(α(1-α)/n)`` of the coverage of a
             calibrated posterior.
+
+    Example (built by hand from four credibilities, as :func:`expected_coverage` does):
+        >>> import numpy as np
+        >>> from jaxphys.generative import CoverageResult
+        >>> cred = np.array([0.1, 0.3, 0.6, 0.9])      # HPD level of the truth, per simulation
+        >>> levels = np.array([0.5, 0.95])
+        >>> res = CoverageResult(levels, np.array([np.mean(cred < a) for a in levels]), cred,
+        ...                      np.sqrt(levels * (1 - levels) / len(cred)))
+        >>> res.coverage.tolist(), [round(float(s), 4) for s in res.standard_error]
+        ([0.5, 1.0], [0.25, 0.109])
     """
 
     levels: np.ndarray
@@ -245,6 +297,17 @@ class TARPResult(NamedTuple):
             reference point than the true θ_i (uniform on [0, 1] when calibrated).
         uniformity: the χ² test of the ``f_i`` on ``n_bins`` equal bins of [0, 1].
         max_deviation: max over α of ``|ECP(α) - α|``.
+
+    Example (built by hand, as :func:`tarp_coverage` does, from ten evenly spread ``f_i``):
+        >>> import numpy as np
+        >>> from jaxphys.generative import TARPResult, rank_uniformity
+        >>> f = np.arange(10) / 10
+        >>> levels = np.array([0.0, 0.5, 1.0])
+        >>> ecp = np.array([np.mean(f < a) for a in levels])
+        >>> res = TARPResult(levels, ecp, f, rank_uniformity(np.arange(10), 10),
+        ...                  float(np.max(np.abs(ecp - levels))))
+        >>> res.coverage.tolist(), res.max_deviation, float(res.uniformity.p_value[0])
+        ([0.0, 0.5, 1.0], 0.0, 1.0)
     """
 
     levels: np.ndarray

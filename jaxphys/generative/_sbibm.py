@@ -39,7 +39,14 @@ _MOON_RADIUS, _MOON_WIDTH, _MOON_SHIFT = 0.1, 0.01, 0.25
 
 
 def two_moons_mean(theta: jax.Array) -> jax.Array:
-    """The parameter-dependent shift ``(-|θ_1 + θ_2|/√2, (θ_2 - θ_1)/√2)`` (..., 2)."""
+    """The parameter-dependent shift ``(-|θ_1 + θ_2|/√2, (θ_2 - θ_1)/√2)`` (..., 2).
+
+    Example:
+        >>> from jaxphys.generative import two_moons_mean
+        >>> m = two_moons_mean(jnp.array([[0.5, 0.5], [-0.5, -0.5], [0.0, 1.0]]))
+        >>> [[round(float(v), 4) for v in row] for row in m]   # θ and -θ: the same x
+        [[-0.7071, 0.0], [-0.7071, 0.0], [-0.7071, 0.7071]]
+    """
     theta = jnp.asarray(theta)
     z0 = (theta[..., 0] + theta[..., 1]) / math.sqrt(2.0)
     z1 = (theta[..., 1] - theta[..., 0]) / math.sqrt(2.0)
@@ -68,7 +75,17 @@ def two_moons_log_likelihood(theta, x) -> jax.Array:
 
 
 def two_moons_prior() -> distrax.Distribution:
-    """The two-moons prior U(-1, 1)² (a distrax distribution, event shape (2,))."""
+    """The two-moons prior U(-1, 1)² (a distrax distribution, event shape (2,)).
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.generative import two_moons_prior
+        >>> prior = two_moons_prior()
+        >>> prior.event_shape, round(float(prior.log_prob(jnp.zeros(2))), 4)   # log(1/4)
+        ((2,), -1.3863)
+        >>> prior.sample(seed=jax.random.key(0), sample_shape=3).shape
+        (3, 2)
+    """
     return distrax.Independent(distrax.Uniform(-jnp.ones(2), jnp.ones(2)), 1)
 
 

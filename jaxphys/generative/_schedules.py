@@ -20,9 +20,9 @@ import numpy as np
 from .._checks import as_int
 
 __all__ = ["NoiseSchedule", "linear_schedule", "cosine_schedule", "make_schedule",
-           "SCHEDULES"]
+           "NOISE_SCHEDULES"]
 
-SCHEDULES = ("linear", "cosine")
+NOISE_SCHEDULES = ("linear", "cosine")
 
 
 class NoiseSchedule(NamedTuple):
@@ -35,6 +35,14 @@ class NoiseSchedule(NamedTuple):
       posterior_variance: β̃_t = β_t (1-ᾱ_{t-1})/(1-ᾱ_t), the variance of
         q(x_{t-1} | x_t, x_0), with ᾱ_{-1} = 1 so that β̃_0 = 0 (no noise is added
         at the last sampling step).
+
+    Example:
+        >>> from jaxphys.generative import NoiseSchedule
+        >>> s = NoiseSchedule.from_betas([0.1, 0.2])
+        >>> s.n_steps, [round(float(a), 4) for a in s.alpha_bars]     # 0.9, 0.9·0.8
+        (2, [0.9, 0.72])
+        >>> [round(float(v), 4) for v in s.posterior_variance]   # 0, 0.2·(1 - 0.9)/(1 - 0.72)
+        [0.0, 0.0714]
     """
 
     betas: jax.Array
@@ -128,7 +136,7 @@ def make_schedule(kind: str, n_steps: int = 1000, **kwargs) -> NoiseSchedule:
         ...
         ValueError: kind: unknown noise schedule 'quadratic'; expected one of 'linear', 'cosine'
     """
-    if kind not in SCHEDULES:
+    if kind not in NOISE_SCHEDULES:
         raise ValueError(f"kind: unknown noise schedule {kind!r}; expected one of "
-                         + ", ".join(repr(k) for k in SCHEDULES))
+                         + ", ".join(repr(k) for k in NOISE_SCHEDULES))
     return (linear_schedule if kind == "linear" else cosine_schedule)(n_steps, **kwargs)

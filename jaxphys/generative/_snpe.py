@@ -43,7 +43,19 @@ def truncated_prior_samples(key: jax.Array, prior, log_density, threshold: float
     """``n`` draws of ``prior`` restricted to ``{θ : log_density(θ) ≥ threshold}``, by
     rejection from the prior in batches of ``batch_size`` (one compiled ``log_density``
     call per batch). Returns ``(theta (n, d), acceptance rate)``; a ``RuntimeError``
-    if ``max_draws`` prior draws do not yield ``n``."""
+    if ``max_draws`` prior draws do not yield ``n``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.generative import truncated_prior_samples, two_moons_prior
+        >>> log_density = lambda theta: -jnp.sum(theta ** 2, axis=-1)   # keep |θ| ≤ 0.5
+        >>> theta, rate = truncated_prior_samples(jax.random.key(0), two_moons_prior(),
+        ...                                       log_density, -0.25, 100, batch_size=1000)
+        >>> theta.shape, bool(jnp.all(jnp.sum(theta ** 2, axis=-1) <= 0.25))
+        ((100, 2), True)
+        >>> round(rate, 1)                 # the disc's share of the prior's square: π/16
+        0.2
+    """
     check_key(key, "key")
     n = as_int(n, "n", minimum=1)
     batch_size = as_int(batch_size, "batch_size", minimum=1)

@@ -136,6 +136,18 @@ class RationalQuadraticSpline(distrax.Bijector):
         min_bin_size: smallest bin width and height (> 0, ``K · min_bin_size <
             range_max - range_min``).
         min_knot_slope: smallest interior knot slope (in (0, 1)).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.generative import RationalQuadraticSpline
+        >>> params = jnp.array([0.0, 0.0, jnp.log(3.0), 0.0, 0.0, 0.0, 0.0])   # K = 2 bins
+        >>> spline = RationalQuadraticSpline(params, 0.0, 1.0)   # widths ½, ½; heights ¾, ¼
+        >>> [round(v, 3) for v in spline.x_pos.tolist()], [round(v, 3) for v in
+        ...                                                 spline.y_pos.tolist()]
+        ([0.0, 0.5, 1.0], [0.0, 0.75, 1.0])
+        >>> y = spline.forward(jnp.array([0.5, 2.0]))     # the knot 0.5 -> 0.75; 2.0: a tail
+        >>> [round(v, 3) for v in y.tolist()], [round(v, 4) for v in spline.inverse(y).tolist()]
+        ([0.75, 2.0], [0.5, 2.0])
     """
 
     def __init__(self, params, range_min: float, range_max: float, *,

@@ -143,6 +143,14 @@ class ELBOTerms(NamedTuple):
       log_likelihood: ``log p(x | z)`` at one reparameterised ``z ~ q(z|x)``.
       kl: ``KL(q(z|x) ‖ N(0, I))``, in closed form for a diagonal-Gaussian posterior, else
           its single-sample estimate ``log q(z|x) - log p(z)`` at the same ``z``.
+
+    Example:
+        >>> from jaxphys.generative import ELBOTerms, VAE, elbo
+        >>> vae = VAE(data_dim=4, latent_dim=2, hidden=(8,))
+        >>> v = vae.init(jax.random.key(0), jnp.zeros((1, 4)))
+        >>> t = elbo(vae, v, jnp.ones((3, 4)), jax.random.key(1))     # β = 1
+        >>> isinstance(t, ELBOTerms), bool(jnp.allclose(t.elbo, t.log_likelihood - t.kl))
+        (True, True)
     """
 
     elbo: jax.Array

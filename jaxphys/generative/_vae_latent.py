@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +11,9 @@ from jax.scipy.stats import norm
 
 from .._checks import as_array, as_int, check_key
 from ._vae_posteriors import posterior_location
+
+if TYPE_CHECKING:   # _vae imports this module
+    from ._vae import VAE
 
 
 def _decode_mean(vae, params, z):

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 import distrax
 import flax.linen as nn
-import jax
+import jax  # noqa: F401  (the doctests use the module's globals)
 import jax.numpy as jnp
 import numpy as np
 

@@ -27,7 +27,8 @@ import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
 from jaxphys._checks import as_array, as_int, as_tolerance, check_finite, check_same_length
-from jaxphys.linear._lstsq import _float_dtype, _prepare_sigma, _solve_whitened, chi2_sf
+from jaxphys.linear._lstsq import (_float_dtype, _prepare_sigma, _rcond_threshold, _solve_whitened,
+                                   chi2_sf)
 
 __all__ = ["CurveFit", "curve_fit"]
 
@@ -45,8 +46,28 @@ class CurveFit(NamedTuple):
         n_iter: ``()`` int32, Levenberg–Marquardt iterations taken (accepted
             and rejected steps; one linear solve each).
         converged: ``()`` bool, True if a convergence criterion was met
-            before ``max_iter`` (never when χ² is not finite, e.g. a model
-            that is NaN at ``p0``).
+            before ``max_iter`` and the parameters are identifiable at θ̂.
+            Never when χ² is not finite (e.g. a model that is NaN at ``p0``)
+            or when the Jacobian at θ̂ is rank-deficient (``rcond`` below
+            ``eps · max(n, p)``): then a combination of parameters is not fixed
+            by the data (``p0·p1·x``), θ̂ is one point of a valley of minima and
+            ``cov`` is not an error estimate.
+        rcond: ``()`` float, reciprocal condition number ``min|R_ii|/max|R_ii|``
+            of the column-equilibrated whitened Jacobian at θ̂ (QR); near 0 the
+            parameters are (nearly) degenerate.
+
+    Built by hand (:func:`curve_fit` returns one): an exponential ``A·exp(-x/τ)`` with
+    ``A = 3.0 ± 0.2`` and ``τ = 1.5 ± 0.1`` fitted to 20 points.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.linear import CurveFit, chi2_sf
+    >>> fit = CurveFit(params=jnp.array([3.0, 1.5]), cov=jnp.diag(jnp.array([0.04, 0.01])),
+    ...                chi2=jnp.array(18.0), dof=jnp.array(18), p_value=chi2_sf(18.0, 18),
+    ...                n_iter=jnp.array(7), converged=jnp.array(True), rcond=jnp.array(0.3))
+    >>> jnp.sqrt(jnp.diag(fit.cov)).round(4).tolist(), float(fit.chi2 / fit.dof)   # σ, χ²/dof
+    ([0.2, 0.1], 1.0)
+    >>> round(float(fit.p_value), 4), bool(fit.converged)              # P(χ²₁₈ ≥ 18)
+    (0.4557, True)
     """
 
     params: jax.Array
@@ -56,6 +77,7 @@ class CurveFit(NamedTuple):
     p_value: jax.Array
     n_iter: jax.Array
     converged: jax.Array
+    rcond: jax.Array
 
 
 class _LMState(NamedTuple):
@@ -126,10 +148,11 @@ def _levenberg_marquardt(f, x, y, sigma, p0, max_iter, tol, absolute_sigma):
 
     final = jax.lax.while_loop(cond, body, init)
     n, p = final.jac.shape
-    _, cov, _ = _solve_whitened(final.jac, final.resid, "qr")
+    _, cov, rcond = _solve_whitened(final.jac, final.resid, "qr")
     if not absolute_sigma:
         cov = cov * (final.chi2 / (n - p) if n > p else jnp.nan)
-    return final.theta, cov, final.chi2, final.it, final.converged
+    identifiable = rcond > _rcond_threshold((n, p), dtype)   # False for NaN too
+    return final.theta, cov, final.chi2, final.it, final.converged & identifiable, rcond
 
 
 def curve_fit(f: Callable[[jax.Array, jax.Array], jax.Array], x: Any, y: Any, p0: Any,
@@ -167,7 +190,7 @@ def curve_fit(f: Callable[[jax.Array, jax.Array], jax.Array], x: Any, y: Any, p0
 
     Returns:
         :class:`CurveFit` with ``params (p,)``, ``cov (p, p)``, ``chi2 ()``,
-        ``dof ()``, ``p_value ()``, ``n_iter ()``, ``converged ()``.
+        ``dof ()``, ``p_value ()``, ``n_iter ()``, ``converged ()``, ``rcond ()``.
 
     Raises:
         ValueError: wrong ranks or lengths, non-finite inputs, ``sigma <= 0``,
@@ -215,8 +238,8 @@ def curve_fit(f: Callable[[jax.Array, jax.Array], jax.Array], x: Any, y: Any, p0
     if getattr(out, "shape", None) != (n,):
         raise ValueError(f"f: expected f(x, params) to return shape ({n},) like y, got "
                          f"{getattr(out, 'shape', type(out).__name__)}")
-    params, cov, chi2, n_iter, converged = _levenberg_marquardt(
+    params, cov, chi2, n_iter, converged, rcond = _levenberg_marquardt(
         f, xx, yy, sig, theta0, jnp.asarray(max_it, jnp.int32), tol_arr, bool(absolute_sigma))
     dof = jnp.asarray(n - p, jnp.int32)
     return CurveFit(params=params, cov=cov, chi2=chi2, dof=dof, p_value=chi2_sf(chi2, dof),
-                    n_iter=n_iter, converged=converged)
+                    n_iter=n_iter, converged=converged, rcond=rcond)

@@ -47,6 +47,16 @@ class LogisticFit(NamedTuple):
         n_iter: ``()`` int32, optimiser iterations (train steps) taken.
         converged: ``()`` bool, True if the gradient norm fell below ``tol``.
         loss: ``()`` float, the final objective (mean cross-entropy + L2 term).
+
+    Built by hand (:func:`logistic_regression` returns one): ``p(1 | x) = σ(2x - 1)``,
+    whose decision boundary is ``x = 0.5``.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.linear import LogisticFit, logistic_predict_proba
+    >>> fit = LogisticFit(weights=jnp.array([2.0]), bias=jnp.array(-1.0), n_iter=jnp.array(0),
+    ...                   converged=jnp.array(True), loss=jnp.array(0.0))
+    >>> logistic_predict_proba(fit, jnp.array([[0.5], [100.0]])).tolist()
+    [0.5, 1.0]
     """
 
     weights: jax.Array

@@ -43,6 +43,21 @@ class LinearFit(NamedTuple):
             (NaN when ``dof == 0``).
         residuals: ``(n,)`` float, raw residuals ``y - A θ̂`` (same units as
             ``y``; divide by σ for pulls).
+
+    A straight line through four points that miss ``1 + 2x`` by ±0.5 (σ = 0.5), so
+    χ² = 4 with 2 degrees of freedom:
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.linear import lstsq_fit
+    >>> x = jnp.array([0., 1., 2., 3.])
+    >>> A = jnp.stack([jnp.ones_like(x), x], axis=1)
+    >>> fit = lstsq_fit(A, jnp.array([1.5, 2.5, 4.5, 7.5]), sigma=jnp.full(4, 0.5))
+    >>> fit.params.round(4).tolist(), fit.residuals.round(4).tolist()
+    ([1.0, 2.0], [0.5, -0.5, -0.5, 0.5])
+    >>> round(float(fit.chi2), 4), int(fit.dof), round(float(fit.p_value), 4)   # p = e^-2
+    (4.0, 2, 0.1353)
+    >>> jnp.sqrt(jnp.diag(fit.cov)).round(4).tolist()                  # errors of (a, b)
+    [0.4183, 0.2236]
     """
 
     params: jax.Array

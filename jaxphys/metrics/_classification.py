@@ -123,6 +123,14 @@ class BinaryCounts(NamedTuple):
         fp: false positives, y=0 and ŷ=1.
         fn: false negatives, y=1 and ŷ=0.
         tn: true negatives, y=0 and ŷ=0.
+
+    Example:
+        >>> from jaxphys.metrics import binary_counts
+        >>> c = binary_counts(jnp.array([1, 1, 0, 0, 1]), jnp.array([1, 0, 0, 1, 1]))
+        >>> int(c.tp), int(c.fp), int(c.fn), int(c.tn)
+        (2, 1, 1, 1)
+        >>> round(float(c.tp / (c.tp + c.fp)), 4), round(float(c.tp / (c.tp + c.fn)), 4)
+        (0.6667, 0.6667)
     """
 
     tp: jax.Array

@@ -36,6 +36,16 @@ class PrecisionRecallCurve(NamedTuple):
             selected), then a final 1.
         recall: ``(m + 1,)`` TP/(TP+FN), decreasing, then a final 0.
         thresholds: ``(m,)`` the distinct scores, increasing.
+
+    Example:
+        A perfect ranking: precision reaches 1 while the recall is still 1.
+
+        >>> from jaxphys.metrics import precision_recall_curve
+        >>> c = precision_recall_curve(jnp.array([0, 0, 1, 1]), jnp.array([1.0, 2.0, 3.0, 4.0]))
+        >>> c.thresholds.tolist(), c.recall.tolist()
+        ([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 0.5, 0.0])
+        >>> [round(v, 4) for v in c.precision.tolist()]        # 2/4, 2/3, 2/2, 1/1, end
+        [0.5, 0.6667, 1.0, 1.0, 1.0]
     """
 
     precision: jax.Array
@@ -91,6 +101,18 @@ class BackgroundRejection(NamedTuple):
         signal_efficiency: the signal efficiency reached (>= the target).
         background_efficiency: the fraction of background kept, ε_b.
         rejection: 1/ε_b (inf when no background passes).
+
+    Example:
+        Keeping both signal events (scores 3.5 and 5) needs the cut at 3.5, which also
+        keeps one background event (score 4) of four:
+
+        >>> from jaxphys.metrics import background_rejection
+        >>> r = background_rejection(jnp.array([0, 0, 0, 0, 1, 1]),
+        ...                          jnp.array([1.0, 2.0, 3.0, 4.0, 3.5, 5.0]), 1.0)
+        >>> float(r.threshold), float(r.signal_efficiency), float(r.background_efficiency)
+        (3.5, 1.0, 0.25)
+        >>> float(r.rejection)
+        4.0
     """
 
     threshold: jax.Array
@@ -149,6 +171,16 @@ class CalibrationCurve(NamedTuple):
         prob_true: (weighted) fraction of positives in the bin.
         prob_pred: (weighted) mean predicted probability in the bin.
         weight: number (sum of weights) of examples in the bin.
+
+    Example:
+        A calibrated classifier: 1 of the 4 examples given 0.25 and 3 of the 4 given
+        0.75 are positive, so the points lie on the diagonal.
+
+        >>> from jaxphys.metrics import calibration_curve
+        >>> c = calibration_curve(jnp.array([1, 0, 0, 0, 1, 1, 1, 0]),
+        ...                       jnp.array([0.25] * 4 + [0.75] * 4), n_bins=2)
+        >>> c.prob_true.tolist(), c.prob_pred.tolist(), c.weight.tolist()
+        ([0.25, 0.75], [0.25, 0.75], [4.0, 4.0])
     """
 
     prob_true: jax.Array

@@ -118,6 +118,19 @@ class ClassifierScores(NamedTuple):
       inception_score: ``()`` ``exp(mean_i KL(p(·|x_i) ‖ p̄))``, in ``[1, C]``.
       requested_accuracy: ``()`` fraction of samples classified as the requested class,
         or ``None`` when no requested labels were given.
+
+    Example:
+        Confident and balanced over ``C = 3`` classes: entropy ``log 3``, Inception
+        score ``C``.
+
+        >>> from jaxphys.metrics import classifier_scores
+        >>> s = classifier_scores(jnp.eye(3))
+        >>> s.label_fractions.round(4).tolist()
+        [0.3333, 0.3333, 0.3333]
+        >>> float(s.mean_confidence), round(float(s.label_entropy), 4)
+        (1.0, 1.0986)
+        >>> round(float(s.inception_score), 4), s.requested_accuracy is None
+        (3.0, True)
     """
 
     mean_confidence: jax.Array

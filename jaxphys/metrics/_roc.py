@@ -38,6 +38,16 @@ class RocCurve(NamedTuple):
         tpr: true-positive rate TP/(TP+FN) of the same rule, increasing from 0 to 1.
         thresholds: the thresholds, decreasing; ``thresholds[0] = +inf`` (nothing
             selected), then each distinct score from the highest to the lowest.
+
+    Example:
+        A perfect ranking: the curve goes straight up to TPR = 1, then right.
+
+        >>> from jaxphys.metrics import auc, roc_curve
+        >>> roc = roc_curve(jnp.array([0, 0, 1, 1]), jnp.array([1.0, 2.0, 3.0, 4.0]))
+        >>> roc.thresholds.tolist(), roc.fpr.tolist(), roc.tpr.tolist()
+        ([inf, 4.0, 3.0, 2.0, 1.0], [0.0, 0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0, 1.0])
+        >>> float(auc(roc.fpr, roc.tpr))
+        1.0
     """
 
     fpr: jax.Array

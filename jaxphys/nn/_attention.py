@@ -97,6 +97,13 @@ def attention_weights(q: jax.Array, k: jax.Array, mask: Any = None) -> jax.Array
 
     Returns:
         weights ``(..., Tq, Tk)``, each row summing to 1 over the keys.
+
+    Example:
+        >>> from jaxphys.nn import attention_weights, causal_mask
+        >>> q = k = jnp.zeros((1, 3, 2))      # equal logits: uniform over the visible keys
+        >>> w = attention_weights(q, k, causal_mask(3)[0])
+        >>> [[round(float(v), 4) for v in row] for row in w[0]]
+        [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.3333, 0.3333, 0.3333]]
     """
     q, k = jnp.asarray(q), jnp.asarray(k)
     if q.ndim < 2 or k.ndim != q.ndim or q.shape[-1] != k.shape[-1] \
@@ -142,6 +149,12 @@ class LayerKV(NamedTuple):
     Fields:
         keys: ``(batch, heads, cache_len, head_dim)``.
         values: ``(batch, heads, cache_len, head_dim)``.
+
+    Example:
+        >>> from jaxphys.nn import LayerKV
+        >>> empty = LayerKV(keys=jnp.zeros((1, 2, 6, 4)), values=jnp.zeros((1, 2, 6, 4)))
+        >>> empty.keys.shape         # (batch, heads, cache_len, head_dim): room for 6 positions
+        (1, 2, 6, 4)
     """
 
     keys: jax.Array
@@ -154,6 +167,18 @@ class CachedOutput(NamedTuple):
     Fields:
         out: ``(batch, t, features)``.
         cache: the updated :class:`LayerKV` with the ``t`` new positions written.
+
+    Example:
+        >>> from jaxphys.nn import CachedOutput, LayerKV, MultiHeadAttention
+        >>> mha = MultiHeadAttention(num_heads=2)              # d_model 8: head_dim 4
+        >>> cache = LayerKV(jnp.zeros((1, 2, 6, 4)), jnp.zeros((1, 2, 6, 4)))
+        >>> x = jnp.ones((1, 2, 8))                            # two new positions, 0 and 1
+        >>> params = mha.init(jax.random.key(0), x, cache=cache, index=0)
+        >>> res = mha.apply(params, x, cache=cache, index=0)
+        >>> isinstance(res, CachedOutput), res.out.shape
+        (True, (1, 2, 8))
+        >>> [bool(jnp.any(res.cache.keys[0, :, t] != 0)) for t in range(6)]   # written
+        [True, True, False, False, False, False]
     """
 
     out: jax.Array

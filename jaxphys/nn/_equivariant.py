@@ -64,7 +64,16 @@ def _set_input(x: Any, mask: Any, pool: str) -> tuple[jax.Array, jax.Array]:
 
 def set_pool(h: jax.Array, mask: jax.Array, pool: str) -> jax.Array:
     """Pool ``h`` ``(..., n, f)`` over its set axis, using only elements where ``mask``
-    ``(..., n)`` is true; ``(..., f)``. An empty set pools to zeros."""
+    ``(..., n)`` is true; ``(..., f)``. An empty set pools to zeros.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.nn import set_pool
+        >>> h = jnp.array([[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]])
+        >>> mask = jnp.array([True, True, False])               # the third row is padding
+        >>> [set_pool(h, mask, pool).tolist() for pool in ("sum", "mean", "max")]
+        [[4.0, 6.0], [2.0, 3.0], [3.0, 4.0]]
+    """
     _check_pool(pool)
     m = mask[..., None].astype(h.dtype)
     if pool == "sum":
@@ -155,6 +164,21 @@ class EGNNLayer(nn.Module):
     ``__call__(h, x, mask)``: ``h`` ``(n, f)``, ``x`` ``(n, dim)``, ``mask`` ``(n,)``
     bool → ``(h', x')`` with ``h'`` ``(n, hidden)``; masked nodes keep their
     coordinates and send or receive no messages.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import EGNNLayer
+        >>> layer = EGNNLayer(hidden=8)
+        >>> h, x = jnp.ones((4, 8)), jax.random.normal(jax.random.key(0), (4, 3))
+        >>> mask = jnp.array([True, True, True, True])
+        >>> params = layer.init(jax.random.key(1), h, x, mask)
+        >>> rot = jnp.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90° about z
+        >>> h1, x1 = layer.apply(params, h, x, mask)
+        >>> h2, x2 = layer.apply(params, h, x @ rot.T, mask)      # rotate the input cloud
+        >>> h1.shape, bool(jnp.allclose(h2, h1, atol=1e-5))   # features: invariant
+        ((4, 8), True)
+        >>> bool(jnp.allclose(x2, x1 @ rot.T, atol=1e-5))     # coordinates: rotate along
+        True
     """
 
     hidden: int = 64
@@ -198,6 +222,19 @@ class EGNNOutput(NamedTuple):
       features: ``(n, hidden)`` node features (E(n)-invariant, permutation-equivariant).
       coords: ``(n, dim)`` updated coordinates (E(n)-equivariant).
       graph: ``(out_features,)`` graph-level output (invariant), ``ρ(Σ_i ψ(h_i))``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import EGNN, EGNNOutput
+        >>> model = EGNN(hidden=8, n_layers=2)
+        >>> h, x = jnp.ones((4, 1)), jax.random.normal(jax.random.key(0), (4, 3))
+        >>> params = model.init(jax.random.key(1), h, x)
+        >>> shift = jnp.array([[1.0, 2.0, 3.0]])
+        >>> out, moved = model.apply(params, h, x), model.apply(params, h, x + shift)
+        >>> isinstance(out, EGNNOutput), bool(jnp.allclose(moved.graph, out.graph, atol=1e-5))
+        (True, True)
+        >>> bool(jnp.allclose(moved.coords, out.coords + shift, atol=1e-5))  # x moves along
+        True
     """
 
     features: jax.Array

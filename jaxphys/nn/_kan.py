@@ -100,6 +100,14 @@ class KANLayerSpec(NamedTuple):
       mask: ``d_in`` tuples of ``d_out`` ints, 1 = edge kept, 0 = pruned.
       symbolic: ``d_in`` tuples of ``d_out`` entries, a library name for a fixed
         symbolic edge or ``None`` for a spline edge.
+
+    Example:
+        >>> from jaxphys.nn import KAN, KANLayerSpec
+        >>> spec = KAN.create((2, 3, 1), grid_range=(0.0, 2.0)).layers[0]   # the 2 -> 3 layer
+        >>> isinstance(spec, KANLayerSpec), spec.lo, spec.hi
+        (True, (0.0, 0.0), (2.0, 2.0))
+        >>> spec.mask, spec.symbolic[0]                  # every edge kept, none symbolic
+        (((1, 1, 1), (1, 1, 1)), (None, None, None))
     """
 
     lo: tuple
@@ -296,6 +304,15 @@ class LayerActivations(NamedTuple):
     Fields:
       inputs: ``(N, d_in)`` inputs of the layer's nodes.
       phi: ``(N, d_in, d_out)`` edge values ``φ_ij(x_i)`` (0 on pruned edges).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import KAN, kan_activations
+        >>> kan = KAN.create((2, 3, 1))
+        >>> params = kan.init(jax.random.key(0), jnp.zeros(2))
+        >>> acts = kan_activations(kan, params, jnp.zeros((4, 2)))    # one per layer
+        >>> [(a.inputs.shape, a.phi.shape) for a in acts]
+        [((4, 2), (4, 2, 3)), ((4, 3), (4, 3, 1))]
     """
 
     inputs: jax.Array
@@ -303,7 +320,20 @@ class LayerActivations(NamedTuple):
 
 
 def kan_activations(kan: KAN, params: list[dict], x: Any) -> list[LayerActivations]:
-    """The inputs and edge values of every layer for a batch ``x`` ``(N, widths[0])``."""
+    """The inputs and edge values of every layer for a batch ``x`` ``(N, widths[0])``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import KAN, kan_activations
+        >>> kan = KAN.create((2, 3, 1))
+        >>> params = kan.init(jax.random.key(0), jnp.zeros(2))
+        >>> x = jax.random.uniform(jax.random.key(1), (4, 2), minval=-1.0, maxval=1.0)
+        >>> first, last = kan_activations(kan, params, x)
+        >>> bool(jnp.allclose(first.phi.sum(axis=1), last.inputs, atol=1e-6))  # Σ_i φ_ij(x_i)
+        True
+        >>> bool(jnp.allclose(last.phi.sum(axis=1), kan.apply(params, x), atol=1e-6))
+        True
+    """
     x = as_array(x, "x", ndim=2)
     kan._check_x(x)
     check_finite(x, "x")
@@ -313,7 +343,18 @@ def kan_activations(kan: KAN, params: list[dict], x: Any) -> list[LayerActivatio
 
 def check_in_range(kan: KAN, x: Any) -> None:
     """Raise ``ValueError`` if a concrete ``x`` ``(..., widths[0])`` leaves the first layer's
-    grid range (beyond it the spline term is clipped, i.e. constant)."""
+    grid range (beyond it the spline term is clipped, i.e. constant).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.nn import KAN, check_in_range
+        >>> kan = KAN.create((2, 1))                     # grid range [-1, 1] on both inputs
+        >>> check_in_range(kan, np.array([[0.5, -1.0]]))  # inside (edges included): no error
+        >>> check_in_range(kan, np.array([[0.5, 2.0]]))
+        Traceback (most recent call last):
+        ...
+        ValueError: x: input 1 must lie in the KAN grid range [-1, 1], got values in [2, 2]
+    """
     x = np.asarray(x)
     lo = np.asarray(kan.layers[0].lo)
     hi = np.asarray(kan.layers[0].hi)

@@ -29,6 +29,16 @@ class SymbolicFit(NamedTuple):
       name: library name of ``f``.
       a, b, c, d: the constants (Python floats).
       r2: coefficient of determination on the fitted points (``-inf`` if no valid fit).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.nn import SymbolicFit, fit_symbolic_edge
+        >>> t = np.linspace(0.0, 1.0, 51)
+        >>> fit = fit_symbolic_edge(t, 10 - 4.905 * t ** 2, "x^2")   # a falling ball: h(t)
+        >>> isinstance(fit, SymbolicFit), fit.name, round(fit.c, 4), round(fit.d, 4)  # -g/2, h₀
+        (True, 'x^2', -4.905, 10.0)
+        >>> round(fit.r2, 6)
+        1.0
     """
 
     name: str
@@ -140,6 +150,14 @@ def suggest_symbolic(x: Any, y: Any, library: Sequence[str] | None = None, *,
 
     Ranking: by ``r²``, except that a simpler function (lower complexity in
     :data:`SYMBOLIC_LIBRARY`) whose ``r²`` is within ``r2_tol`` of the best comes first.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.nn import suggest_symbolic
+        >>> t = np.linspace(0.0, 1.0, 51)
+        >>> fits = suggest_symbolic(t, 10 - 4.905 * t ** 2, library=["x", "x^2", "exp"])
+        >>> [f.name for f in fits], round(fits[0].r2, 6), round(fits[0].c, 4)
+        (['x^2', 'exp', 'x'], 1.0, -4.905)
     """
     names = list(SYMBOLIC_LIBRARY) if library is None else list(library)
     for n in names:
@@ -153,7 +171,18 @@ def suggest_symbolic(x: Any, y: Any, library: Sequence[str] | None = None, *,
 def fix_symbolic(kan: KAN, params: list[dict], layer: int, i: int, j: int,
                  fit: SymbolicFit) -> tuple[KAN, list[dict]]:
     """Fix edge ``(layer, i, j)`` to ``c·f(a·x + b) + d`` from ``fit``; returns
-    ``(new_kan, new_params)``. The affine constants stay trainable."""
+    ``(new_kan, new_params)``. The affine constants stay trainable.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import KAN, SymbolicFit, fix_symbolic
+        >>> kan = KAN.create((1, 1))
+        >>> params = kan.init(jax.random.key(0))
+        >>> fit = SymbolicFit("x^2", a=1.0, b=0.0, c=3.0, d=1.0, r2=1.0)     # 3 (1·x + 0)² + 1
+        >>> kan, params = fix_symbolic(kan, params, 0, 0, 0, fit)          # layer 0, edge 0 -> 0
+        >>> kan.layers[0].symbolic, float(kan.apply(params, jnp.array([0.5]))[0])   # 3/4 + 1
+        ((('x^2',),), 1.75)
+    """
     _lib_entry(fit.name)
     layer = as_int(layer, "layer", minimum=0)
     if layer >= len(kan.layers):
@@ -181,6 +210,19 @@ def auto_symbolic(kan: KAN, params: list[dict], x: Any, library: Sequence[str] |
     most ``max_points`` of the batch ``x`` ``(N, widths[0])``.
 
     Returns ``(new_kan, new_params, fits)`` with ``fits[(layer, i, j)]`` the chosen fit.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import KAN, auto_symbolic
+        >>> kan = KAN.create((1, 1))                     # G = 5 cubic splines on [-1, 1]
+        >>> p = kan.init(jax.random.key(0))[0]
+        >>> greville = jnp.linspace(-1.4, 1.4, 8)        # coefficients at the knot averages:
+        >>> params = [{**p, "coef": 2 * greville[None, None, :],   # the spline is 2x
+        ...            "w_b": jnp.zeros((1, 1))}]                  # and no SiLU term
+        >>> x = jnp.linspace(-1.0, 1.0, 21)[:, None]
+        >>> kan, params, fits = auto_symbolic(kan, params, x, library=["x", "x^2", "sin"])
+        >>> fits[(0, 0, 0)].name, round(fits[(0, 0, 0)].c, 4), kan.layers[0].symbolic
+        ('x', 2.0, (('x',),))
     """
     fits = {}
     for l in range(len(kan.layers)):
@@ -217,6 +259,17 @@ def symbolic_formula(kan: KAN, params: list[dict], variables: Sequence[str] | No
 
     Raises:
       ValueError: if a kept edge is still a spline.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import KAN, SymbolicFit, fix_symbolic, symbolic_formula
+        >>> kan = KAN.create((1, 1))
+        >>> params = kan.init(jax.random.key(0))
+        >>> fit = SymbolicFit("x^2", a=1.0, b=0.0, c=3.0, d=1.0, r2=1.0)     # 3 (1·x + 0)² + 1
+        >>> kan, params = fix_symbolic(kan, params, 0, 0, 0, fit)          # layer 0, edge 0 -> 0
+        >>> formula = symbolic_formula(kan, params)[0]
+        >>> formula, eval(formula, {"x1": 0.5})
+        ('(3*(1*x1 + 0)**2 + 1)', 1.75)
     """
     names = [f"x{i + 1}" for i in range(kan.widths[0])] if variables is None else list(variables)
     if len(names) != kan.widths[0]:

@@ -33,6 +33,22 @@ class Normalization(nn.Module):
         kind: ``None``, ``'batch'`` or ``'layer'``.
         momentum: running-average momentum of batch norm.
         epsilon: added to the variance.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.nn import Normalization
+        >>> x = jnp.array([[1.0, 2.0, 3.0]])            # mean 2, variance 2/3 over features
+        >>> y, _ = Normalization("layer").init_with_output(jax.random.key(0), x)
+        >>> [round(float(v), 3) for v in y[0]]           # (x - 2)/√(2/3)
+        [-1.225, 0.0, 1.225]
+        >>> bn = Normalization("batch")
+        >>> batch = jnp.array([[0.0], [2.0]])             # batch mean 1, variance 1
+        >>> variables = bn.init(jax.random.key(1), batch)
+        >>> y, new = bn.apply(variables, batch, train=True, mutable=["batch_stats"])
+        >>> [round(float(v), 3) for v in y[:, 0]]          # (x - 1)/1
+        [-1.0, 1.0]
+        >>> round(float(new["batch_stats"]["batch_norm"]["mean"][0]), 4)   # 0.9·0 + 0.1·1
+        0.1
     """
 
     kind: str | None = None

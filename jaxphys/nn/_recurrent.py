@@ -77,6 +77,12 @@ class LSTMState(NamedTuple):
     Fields:
         h: hidden state (output), shape ``(batch, hidden)``.
         c: memory cell, shape ``(batch, hidden)``.
+
+    Example:
+        >>> from jaxphys.nn import LSTMCell, LSTMState
+        >>> state = LSTMCell(hidden=3).initial_carry(2)     # zero state for 2 sequences
+        >>> isinstance(state, LSTMState), state.h.shape, float(abs(state.c).sum())
+        (True, (2, 3), 0.0)
     """
 
     h: jax.Array
@@ -239,6 +245,17 @@ class RecurrentOutput(NamedTuple):
             ``D`` is ``out_features`` if set, else ``hidden`` (``2·hidden`` bidirectional).
         carry: the final carry of the forward cell (for a bidirectional layer a tuple
             ``(forward, backward)``, the backward one after reaching time 0).
+
+    Example:
+        >>> from jaxphys.nn import LSTMCell, Recurrent, RecurrentOutput
+        >>> layer = Recurrent(LSTMCell(hidden=8))
+        >>> x = jnp.ones((4, 10, 2))                         # (batch, time, features)
+        >>> params = layer.init(jax.random.key(0), x)
+        >>> res = layer.apply(params, x, return_carry=True)
+        >>> isinstance(res, RecurrentOutput), res.outputs.shape, res.carry.c.shape
+        (True, (4, 10, 8), (4, 8))
+        >>> bool(jnp.allclose(res.carry.h, res.outputs[:, -1]))   # the last output is h_T
+        True
     """
 
     outputs: jax.Array

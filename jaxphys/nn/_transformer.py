@@ -42,6 +42,15 @@ class KVCache(NamedTuple):
         values: same shape.
         index: int32 scalar, the number of positions already written (the position
             of the next token).
+
+    Example:
+        >>> from jaxphys.nn import CausalLM, KVCache
+        >>> lm = CausalLM(vocab_size=12, max_len=16, d_model=16, num_heads=2, num_layers=1)
+        >>> cache = lm.init_cache(1, 16)                 # empty: nothing written yet
+        >>> isinstance(cache, KVCache), int(cache.index)
+        (True, 0)
+        >>> cache.keys.shape                  # (layers, batch, heads, cache_len, head_dim)
+        (1, 1, 2, 16, 8)
     """
 
     keys: jax.Array
@@ -55,6 +64,17 @@ class DecodeOutput(NamedTuple):
     Fields:
         logits: ``(batch, t, vocab_size)`` for the ``t`` tokens just fed.
         cache: the :class:`KVCache` with them written and ``index`` advanced by ``t``.
+
+    Example:
+        >>> from jaxphys.nn import CausalLM, DecodeOutput
+        >>> lm = CausalLM(vocab_size=12, max_len=16, d_model=16, num_heads=2, num_layers=1)
+        >>> tokens = jnp.array([[1, 2, 3]])
+        >>> params = lm.init(jax.random.key(0), tokens)
+        >>> out = lm.apply(params, tokens, lm.init_cache(1, 16), method=lm.decode)
+        >>> isinstance(out, DecodeOutput), int(out.cache.index)       # 3 positions written
+        (True, 3)
+        >>> bool(jnp.allclose(out.logits, lm.apply(params, tokens), atol=1e-5))  # = no cache
+        True
     """
 
     logits: jax.Array

@@ -5,6 +5,9 @@ backend (pyplot's global state is untouched), returns the figure, and saves it
 to ``path`` when one is given. matplotlib is imported only when a function is
 called; without it the call raises an ``ImportError`` that says how to install
 it: ``pip install "jaxphys[plot]"``.
+
+:func:`new_figure` and :func:`save_figure` are the two helpers every function here
+draws and saves with; use them for figures of your own.
 """
 
 from jaxphys.plot._classification import plot_confusion_matrix, plot_roc
@@ -12,7 +15,7 @@ from jaxphys.plot._corner import plot_corner
 from jaxphys.plot._curves import plot_curves, plot_regularisation_path
 from jaxphys.plot._fit import plot_fit
 from jaxphys.plot._loss import plot_loss_curves, plot_loss_surface
-from jaxphys.plot._mpl import require_matplotlib
+from jaxphys.plot._mpl import new_figure, require_matplotlib, save_figure
 from jaxphys.plot._pp import plot_pp
 from jaxphys.plot._profile import plot_profile
 
@@ -28,4 +31,6 @@ __all__ = [
     "plot_regularisation_path",
     "plot_roc",
     "require_matplotlib",
+    "new_figure",
+    "save_figure",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxphys.plot._mpl import check_length, finish, new_figure, to_numpy
+from jaxphys.plot._mpl import check_length, new_figure, save_figure, to_numpy
 
 
 def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None, *,
@@ -57,7 +57,7 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title or f"confusion matrix (N = {cm.sum():.0f})")
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _as_curve(curve: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -115,4 +115,4 @@ def plot_roc(curves: Any, *, title: str | None = None, path: str | Path | None =
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     ax.set_title(title or "ROC curve")
-    return finish(fig, path)
+    return save_figure(fig, path)

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxphys.plot._mpl import finish, new_figure, to_numpy
+from jaxphys.plot._mpl import new_figure, save_figure, to_numpy
 
 
 def credible_thresholds(density: Any, levels: Sequence[float]) -> np.ndarray:
@@ -198,7 +198,7 @@ def plot_corner(samples: Mapping[str, Any] | Any, *, names: Sequence[str] | None
         fig.legend(handles, labels, loc="upper right", fontsize=9, title=note, title_fontsize=8)
     if title:
         fig.suptitle(title)
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _proxy(colour: str, style: str = "-"):

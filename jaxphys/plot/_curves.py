@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxphys.plot._mpl import check_length, finish, new_figure, to_numpy
+from jaxphys.plot._mpl import check_length, new_figure, save_figure, to_numpy
 
 
 def plot_curves(x: Any, curves: Mapping[str, Any], *, points: Mapping[str, Any] | None = None,
@@ -73,7 +73,7 @@ def plot_curves(x: Any, curves: Mapping[str, Any], *, points: Mapping[str, Any] 
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_regularisation_path(lams: Any, coefs: Any, *, labels: Sequence[str] | None = None,
@@ -131,7 +131,7 @@ def plot_regularisation_path(lams: Any, coefs: Any, *, labels: Sequence[str] | N
         ax.legend(fontsize=8, ncol=1 if p <= 6 else 2 if p <= 12 else 3)
     if title:
         ax.set_title(title)
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _colours(n: int) -> list:

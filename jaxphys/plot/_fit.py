@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from jaxphys.plot._mpl import check_length, finish, new_figure, to_numpy
+from jaxphys.plot._mpl import check_length, new_figure, save_figure, to_numpy
 
 
 def _evaluate(f: Callable | Any, x: np.ndarray, name: str) -> np.ndarray:
@@ -103,4 +103,4 @@ def plot_fit(x: Any, y: Any, sigma: Any = None, *, model: Callable | Any,
     bottom.axhline(0, color="C0", lw=1.5)
     bottom.set_xlabel(xlabel)
     bottom.grid(alpha=0.3)
-    return finish(fig, path)
+    return save_figure(fig, path)

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxphys.plot._mpl import check_length, finish, new_figure, to_numpy
+from jaxphys.plot._mpl import check_length, new_figure, save_figure, to_numpy
 
 # Δχ² above the minimum enclosing 68.3 %, 95.4 % and 99.7 % for two parameters.
 _DELTA_CHI2_2D = (2.30, 6.18, 11.83)
@@ -98,7 +98,7 @@ def plot_loss_surface(theta1: Any, theta2: Any, surface: Any, *, optimum: Any = 
         ax.set_title(title)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_loss_curves(history: Mapping[str, Sequence[float]], *, metric: str = "loss",
@@ -148,4 +148,4 @@ def plot_loss_curves(history: Mapping[str, Sequence[float]], *, metric: str = "l
     ax.legend()
     if title:
         ax.set_title(title)
-    return finish(fig, path)
+    return save_figure(fig, path)

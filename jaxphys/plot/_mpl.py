@@ -17,7 +17,16 @@ _INSTALL_HINT = ('jaxphys.plot needs matplotlib, which is an optional extra; '
 
 
 def require_matplotlib() -> Any:
-    """Import and return the ``matplotlib`` module, or raise a helpful ImportError."""
+    """Import and return the ``matplotlib`` module, or raise a helpful ImportError.
+
+    Call it first in a plotting function of your own, so that a missing matplotlib
+    fails with the install hint (``pip install "jaxphys[plot]"``).
+
+    >>> from jaxphys.plot import require_matplotlib
+    >>> mpl = require_matplotlib()
+    >>> mpl.__name__, hasattr(mpl, "__version__")
+    ('matplotlib', True)
+    """
     try:
         import matplotlib
         import matplotlib.figure  # noqa: F401
@@ -28,7 +37,17 @@ def require_matplotlib() -> Any:
 
 
 def new_figure(*, figsize: tuple[float, float] = (6.4, 4.8), **kwargs: Any):
-    """A ``matplotlib.figure.Figure`` on an Agg canvas (no pyplot, no global backend)."""
+    """A ``matplotlib.figure.Figure`` on an Agg canvas (no pyplot, no global backend).
+
+    Keyword arguments go to ``Figure`` (``layout="constrained"`` is set). Draw on it
+    with ``fig.add_subplot`` / ``fig.subplots`` and save it with :func:`save_figure`.
+
+    >>> fig = new_figure(figsize=(3.0, 2.0))
+    >>> ax = fig.add_subplot()
+    >>> _ = ax.plot([0.0, 1.0], [1.0, 0.0])
+    >>> [float(v) for v in fig.get_size_inches()]
+    [3.0, 2.0]
+    """
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -38,8 +57,15 @@ def new_figure(*, figsize: tuple[float, float] = (6.4, 4.8), **kwargs: Any):
     return fig
 
 
-def finish(fig, path: str | Path | None, *, dpi: int = 120):
-    """Save ``fig`` to ``path`` (parent folders created) if given; return ``fig``."""
+def save_figure(fig: Any, path: str | Path | None, *, dpi: int = 120) -> Any:
+    """Save ``fig`` to ``path`` (parent folders created) if a path is given; return ``fig``.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "figs" / "line.png"
+    >>> fig = new_figure(figsize=(2.0, 2.0))
+    >>> save_figure(fig, out) is fig, out.read_bytes()[:4] == b"\\x89PNG"
+    (True, True)
+    """
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

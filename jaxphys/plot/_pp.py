@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxphys.plot._mpl import finish, new_figure, to_numpy
+from jaxphys.plot._mpl import new_figure, save_figure, to_numpy
 
 
 def binomial_band(n: int, p: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -119,4 +119,4 @@ def plot_pp(credible_levels: Any, *, names: Sequence[str] | None = None,
     ax.legend(fontsize=7, loc="upper left")
     if title:
         ax.set_title(title)
-    return finish(fig, path)
+    return save_figure(fig, path)

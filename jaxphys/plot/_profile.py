@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jaxphys.plot._mpl import check_length, finish, new_figure, to_numpy
+from jaxphys.plot._mpl import check_length, new_figure, save_figure, to_numpy
 
 
 def _check_interval(label: str, interval: Any) -> tuple[float, float, float]:
@@ -108,4 +108,4 @@ def plot_profile(values: Any, delta_cost: Any, *,
     ax.legend(fontsize=8, loc="upper center")
     if title:
         ax.set_title(title)
-    return finish(fig, path)
+    return save_figure(fig, path)

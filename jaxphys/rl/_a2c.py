@@ -32,13 +32,12 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxphys.core import TrainState, make_train_step
+from jaxphys.core import make_train_step
 from jaxphys.rl._agent import NONNEGATIVE, RATE, UNIT, Agent, build_agent, check_config_type
 from jaxphys.rl._networks import policy_network
-from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advantages,
-                                  check_rollout_config, clipped_adam, flatten_time,
-                                  log_prob_entropy, make_act, set_learning)
-from jaxphys.rl._rollout import episode_metrics, init_runner, rollout
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advance, advantages,
+                                  check_rollout_config, clipped_adam, collect, flatten_time,
+                                  log_prob_entropy, onpolicy_init)
 
 __all__ = ["A2CConfig", "A2CHyperparams", "make_a2c"]
 
@@ -50,6 +49,14 @@ class A2CConfig:
     Fields: total_timesteps (environment steps in all), n_envs, n_steps (per environment
     per update), normalize_advantages (standardise the advantages of each update, as
     stable-baselines3's option), hidden and activation (default networks).
+
+    Example:
+        >>> from jaxphys.rl import A2CConfig
+        >>> cfg = A2CConfig(n_envs=4)
+        >>> cfg.n_envs * cfg.n_steps                      # transitions per update: 4 × 5
+        20
+        >>> cfg.total_timesteps // (cfg.n_envs * cfg.n_steps)    # updates: 100 000 / 20
+        5000
     """
 
     total_timesteps: int = 100_000
@@ -65,6 +72,14 @@ class A2CHyperparams(NamedTuple):
 
     Fields: learning_rate (Adam, > 0), gamma ([0, 1]), gae_lambda ([0, 1]), ent_coef (≥ 0),
     vf_coef (≥ 0), max_grad_norm (> 0).
+
+    Example:
+        >>> from jaxphys.rl import A2CHyperparams
+        >>> hp = A2CHyperparams()
+        >>> hp.gae_lambda, hp.learning_rate          # λ = 1: the classic n-step returns
+        (1.0, 0.001)
+        >>> hp._replace(gae_lambda=0.95).gae_lambda  # GAE(0.95) instead
+        0.95
     """
 
     learning_rate: Any = 1e-3
@@ -82,7 +97,18 @@ SPECS = {"learning_rate": RATE, "gamma": UNIT, "gae_lambda": UNIT, "ent_coef": N
 def make_a2c(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig(), *,
              network: Any = None) -> Agent:
     """Build the A2C :class:`~jaxphys.rl.Agent` (see the module docstring; ``network`` as
-    for :func:`jaxphys.rl.make_ppo`)."""
+    for :func:`jaxphys.rl.make_ppo`).
+
+    Example:
+        >>> from jaxphys.rl import A2CConfig, make_a2c
+        >>> from jaxphys.rl.envs import CartPole
+        >>> cfg = A2CConfig(total_timesteps=400, n_envs=8, hidden=(8,))
+        >>> agent = make_a2c(CartPole(), None, cfg)      # built, not trained
+        >>> agent.name, agent.n_updates                  # 400 / (8 envs × 5 steps)
+        ('a2c', 10)
+        >>> agent.default_hparams.learning_rate.dtype    # the floats are float32 arrays
+        dtype('float32')
+    """
     config = check_config_type(config, A2CConfig)
     batch_size, n_updates = check_rollout_config(config)
     env_params = env.default_params() if env_params is None else env_params
@@ -104,25 +130,17 @@ def make_a2c(env: Any, env_params: Any = None, config: A2CConfig = A2CConfig(), 
 
     gradient_step = make_train_step(loss_fn, jit=False)
 
-    def init(key, hp):
-        key_net, key_env = jax.random.split(key)
-        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
-                                   hp.max_grad_norm)
-        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
-                             init_runner(key_env, env, env_params, config.n_envs), hp)
+    init = onpolicy_init(net, tx, env, env_params, config.n_envs)
 
     def step(state, batch, key):
         hp = state.hparams
         key_rollout, key_step = jax.random.split(key)
-        train_state = set_learning(state.train_state, hp.learning_rate, hp.max_grad_norm)
-        runner, traj = rollout(key_rollout, env, env_params, make_act(net, train_state.params),
-                               state.runner, config.n_steps)
+        train_state, runner, traj = collect(net, env, env_params, state, key_rollout,
+                                            config.n_steps, hp.learning_rate)
         adv, target = advantages(net, train_state.params, traj, hp.gamma, hp.gae_lambda)
         data = flatten_time((traj.obs, traj.action, adv, target))
         train_state, metrics = gradient_step(train_state, (data, hp), key_step)
-        metrics |= episode_metrics(traj)
-        metrics["env_steps"] = (state.step + 1) * batch_size
-        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
+        return advance(state, train_state, runner, traj, metrics, batch_size)
 
     def policy(params, deterministic):
         return actor_critic_policy(net, params, deterministic)

@@ -60,6 +60,14 @@ class HyperparamSpec(NamedTuple):
 
     Fields: low, high (None: unbounded), low_open, high_open (exclusive bounds), shape
     (of one setting; ``()`` for a scalar).
+
+    Example:
+        >>> from jaxphys.rl import HyperparamSpec
+        >>> rate = HyperparamSpec(0.0, None, low_open=True)     # a learning rate: (0, inf)
+        >>> rate.low, rate.high, rate.low_open, rate.high_open, rate.shape
+        (0.0, None, True, False, ())
+        >>> HyperparamSpec(0.0, 1.0)                            # a discount γ: [0, 1]
+        HyperparamSpec(low=0.0, high=1.0, low_open=False, high_open=False, shape=())
     """
 
     low: float | None = None
@@ -86,6 +94,17 @@ class AgentResult(NamedTuple):
             in the update, carried forward over updates in which none did; NaN before the
             first), ``n_episodes`` and ``env_steps`` (environment steps so far, summed
             over the parallel environments).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import AgentResult
+        >>> metrics = {"episode_return": jnp.array([jnp.nan, 9.0, 12.0]),  # none ended yet
+        ...            "env_steps": jnp.array([64, 128, 192])}
+        >>> result = AgentResult(state=None, metrics=metrics)    # what agent.train returns
+        >>> result.metrics["env_steps"].shape                    # one entry per update
+        (3,)
+        >>> float(result.metrics["episode_return"][-1])
+        12.0
     """
 
     state: Any
@@ -108,6 +127,16 @@ class Agent(NamedTuple):
         check_hparams: ``check_hparams(hparams) -> hparams`` (float32 arrays; a sweep's
             arrays may have leading axes).
         network: the network in use (the default or the user's), ``None`` for tables.
+
+    Example:
+        >>> from jaxphys.rl import Agent, ReinforceConfig, make_reinforce
+        >>> from jaxphys.rl.envs import CartPole
+        >>> cfg = ReinforceConfig(total_timesteps=1000, n_envs=2, n_steps=500, hidden=(8,))
+        >>> agent = make_reinforce(CartPole(), None, cfg)      # no training yet
+        >>> isinstance(agent, Agent), agent.name, agent.n_updates   # 1000 / (2 × 500)
+        (True, 'reinforce', 1)
+        >>> agent.default_hparams._fields
+        ('learning_rate', 'gamma', 'ent_coef', 'vf_coef', 'max_grad_norm')
     """
 
     name: str

@@ -42,10 +42,9 @@ import jax.numpy as jnp
 from jaxphys._checks import as_int
 from jaxphys.rl._agent import Agent, HyperparamSpec, build_agent, check_config_type
 from jaxphys.rl._rollout import RunnerState, episode_metrics, init_runner, rollout
-from jaxphys.rl._tabular_learning import (Q_SPECS, QLearningHyperparams, action_mask_fn,
-                                          check_discrete, check_no_network, check_q_config,
-                                          evaluation_metrics, greedy_policy, initial_table,
-                                          q_learner)
+from jaxphys.rl._tabular_learning import (Q_SPECS, action_mask_fn, check_discrete,
+                                          check_no_network, check_q_config, evaluation_metrics,
+                                          greedy_policy, initial_table, q_learner)
 from jaxphys.rl.envs._gridworld import GridWorld
 
 __all__ = ["SPARSE_MAZE", "sparse_maze", "CurriculumConfig", "CurriculumHyperparams",
@@ -62,7 +61,17 @@ SPARSE_MAZE = (
 
 
 def sparse_maze(*, slip: float = 0.0, max_steps: int = 60) -> GridWorld:
-    """The sparse-reward maze: +1 at the goal only (``step_reward = 0``, no pits)."""
+    """The sparse-reward maze: +1 at the goal only (``step_reward = 0``, no pits).
+
+    Example:
+        >>> from jaxphys.rl import sparse_maze
+        >>> env = sparse_maze()
+        >>> p = env.default_params()
+        >>> float(p.step_reward), float(p.goal_reward), int(p.max_steps)
+        (0.0, 1.0, 60)
+        >>> p.walls.shape, int(p.start.sum())                 # 5 × 9 maze, the 4 S cells
+        ((5, 9), 4)
+    """
     return GridWorld(SPARSE_MAZE, slip=slip, step_reward=0.0, goal_reward=1.0,
                      pit_reward=0.0, max_steps=max_steps)
 
@@ -72,7 +81,16 @@ class CurriculumConfig:
     """Static settings of the curriculum learner: those of
     :class:`~jaxphys.rl.QLearningConfig` (``n_steps`` is the whole budget, shared by all
     stages) and ``distances``, increasing positive ints, the largest goal distance of
-    each stage (the task itself is one stage more)."""
+    each stage (the task itself is one stage more).
+
+    Example:
+        >>> from jaxphys.rl import CurriculumConfig
+        >>> cfg = CurriculumConfig()
+        >>> cfg.distances, len(cfg.distances) + 1             # stages, the task included
+        ((2, 4, 8, 12, 16, 20, 24), 8)
+        >>> cfg.n_steps                                       # shared by all the stages
+        10000
+    """
 
     n_steps: int = 10_000
     exploration: str = "epsilon_greedy"
@@ -87,7 +105,16 @@ class CurriculumHyperparams(NamedTuple):
     """The Q-learning hyperparameters (:class:`~jaxphys.rl.QLearningHyperparams`) and
     advance_at (success average that moves to the next stage, (0, 1]), ema_rate (weight
     of each finished episode in the average, (0, 1]), starts ((K + 1, H, W) float32 start
-    weights of the stages, ≥ 0; :func:`curriculum_starts` or :func:`plain_starts`)."""
+    weights of the stages, ≥ 0; :func:`curriculum_starts` or :func:`plain_starts`).
+
+    Example:
+        >>> from jaxphys.rl import CurriculumHyperparams
+        >>> hp = CurriculumHyperparams()
+        >>> hp.advance_at, hp.ema_rate, hp.epsilon
+        (0.8, 0.1, 0.1)
+        >>> hp.starts is None           # make_curriculum fills in curriculum_starts(...)
+        True
+    """
 
     learning_rate: Any = 0.1
     gamma: Any = 0.99
@@ -110,6 +137,13 @@ class CurriculumState(NamedTuple):
         runner: one environment. stage: int32 scalar, the current stage
             (``len(distances)`` is the task). success_average: float32 scalar, the moving
             average of the current stage's episode success. hparams.
+
+    ``agent.init(key)`` of :func:`~jaxphys.rl.make_curriculum` returns one, at stage 0.
+
+    Example:
+        >>> from jaxphys.rl import CurriculumState
+        >>> CurriculumState._fields
+        ('step', 'table', 'visits', 'runner', 'stage', 'success_average', 'hparams')
     """
 
     step: jax.Array
@@ -133,7 +167,16 @@ class CurriculumState(NamedTuple):
 
 def curriculum_starts(env: GridWorld, env_params: Any, distances: Sequence[int]) -> jax.Array:
     """(K + 1, H, W) float32 start weights: stage k uniform on the free, non-terminal cells
-    with 1 ≤ goal distance ≤ ``distances[k]``; the last stage is ``env_params.start``."""
+    with 1 ≤ goal distance ≤ ``distances[k]``; the last stage is ``env_params.start``.
+
+    Example:
+        >>> from jaxphys.rl import curriculum_starts
+        >>> from jaxphys.rl.envs import GridWorld
+        >>> env = GridWorld(["S...G"])                        # a corridor, goal 4 moves away
+        >>> starts = curriculum_starts(env, env.default_params(), (1, 2))
+        >>> starts.astype(int).tolist()   # within 1, within 2 moves of G, then the task's S
+        [[[0, 0, 0, 1, 0]], [[0, 0, 1, 1, 0]], [[1, 0, 0, 0, 0]]]
+    """
     d = env.goal_distances(env_params)
     free = ~(env_params.walls | env_params.goal | env_params.pits)
     stages = [jnp.where(free & (d >= 1) & (d <= float(k)), 1.0, 0.0) for k in distances]
@@ -143,7 +186,15 @@ def curriculum_starts(env: GridWorld, env_params: Any, distances: Sequence[int])
 
 def plain_starts(env_params: Any, n_stages: int) -> jax.Array:
     """(n_stages, H, W): every stage starts on the task's own start distribution (no
-    curriculum), for ``hparams.starts``."""
+    curriculum), for ``hparams.starts``.
+
+    Example:
+        >>> from jaxphys.rl import plain_starts
+        >>> from jaxphys.rl.envs import GridWorld
+        >>> starts = plain_starts(GridWorld(["S...G"]).default_params(), 3)
+        >>> starts.astype(int).tolist()                       # always the task's S
+        [[[1, 0, 0, 0, 0]], [[1, 0, 0, 0, 0]], [[1, 0, 0, 0, 0]]]
+    """
     start = jnp.asarray(env_params.start, jnp.float32)
     return jnp.broadcast_to(start[None], (n_stages,) + start.shape)
 
@@ -156,6 +207,19 @@ def make_curriculum(env: GridWorld, env_params: Any = None,
     ``env`` must be a ``GridWorld`` (its goal reward the only positive reward);
     ``env_params.start`` is the last stage; the default ``hparams.starts`` is
     ``curriculum_starts(env, env_params, config.distances)``.
+
+    Example:
+        >>> from jaxphys.rl import CurriculumConfig, make_curriculum, plain_starts, sparse_maze
+        >>> env = sparse_maze()
+        >>> agent = make_curriculum(env, None, CurriculumConfig(n_steps=1000, distances=(2, 4)))
+        >>> agent.name, agent.n_updates                       # one update per env step
+        ('curriculum', 1000)
+        >>> # start cells per stage: G's corridor within 2 and 4 moves, then the 4 S cells
+        >>> agent.default_hparams.starts.sum(axis=(1, 2)).tolist()
+        [2.0, 4.0, 4.0]
+        >>> plain = agent.default_hparams._replace(starts=plain_starts(env.default_params(), 3))
+        >>> plain.starts.shape                                # the no-curriculum baseline
+        (3, 5, 9)
     """
     if not isinstance(env, GridWorld):
         raise ValueError(f"env: the curriculum needs a GridWorld, got {type(env).__name__}")

@@ -72,6 +72,12 @@ class DQNConfig:
         double: double-DQN targets (else the max of the target network).
         loss: ``"mse"`` or ``"huber"`` (δ = 1).
         lr_decay: decay the learning rate linearly to 0 over the run.
+
+    >>> from jaxphys.rl import DQNConfig
+    >>> cfg = DQNConfig()
+    >>> per_update = cfg.n_envs * cfg.train_interval     # environment steps per update
+    >>> cfg.total_timesteps // per_update, cfg.learning_starts // per_update
+    (50000, 1000)
     """
 
     total_timesteps: int = 500_000
@@ -93,6 +99,15 @@ class DQNHyperparams(NamedTuple):
     Fields: learning_rate (Adam, > 0), gamma ([0, 1]), eps_start, eps_end ([0, 1]),
     eps_fraction (fraction of the run over which ε decays, [0, 1]), tau (target update
     rate, [0, 1], 1 = copy), max_grad_norm (> 0).
+
+    >>> from jaxphys.rl import DQNHyperparams, epsilon_schedule
+    >>> hp = DQNHyperparams()
+    >>> hp.eps_start, hp.eps_end, hp.eps_fraction, hp.tau    # tau = 1: hard target copies
+    (1.0, 0.05, 0.5, 1.0)
+    >>> # a quarter into a 500k-step run, halfway through the decay: ε = (1 + 0.05) / 2
+    >>> eps = epsilon_schedule(125_000.0, 500_000, hp.eps_start, hp.eps_end, hp.eps_fraction)
+    >>> round(float(eps), 4)
+    0.525
     """
 
     learning_rate: Any = 2.5e-4
@@ -117,6 +132,13 @@ class DQNState(NamedTuple):
         target_params: the target network's parameters.
         buffer: the :class:`~jaxphys.rl.ReplayBuffer` of :class:`~jaxphys.rl.Transition`.
         runner: the environments. hparams: the :class:`DQNHyperparams`.
+
+    ``agent.init(key)`` of :func:`~jaxphys.rl.make_dqn` returns one;
+    ``state.params`` is ``state.q.params``.
+
+    >>> from jaxphys.rl import DQNState
+    >>> DQNState._fields
+    ('step', 'q', 'target_params', 'buffer', 'runner', 'hparams')
     """
 
     step: jax.Array
@@ -169,7 +191,17 @@ def epsilon_schedule(step: jax.Array, total: int, eps_start: jax.Array, eps_end:
 
 
 def epsilon_greedy(key: jax.Array, q_values: jax.Array, epsilon: Any) -> jax.Array:
-    """int32 action: a uniformly random one with probability ε, else ``argmax q_values``."""
+    """int32 action: a uniformly random one with probability ε, else ``argmax q_values``.
+
+    The greedy action is thus taken with probability ``1 − ε + ε / n_actions``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import epsilon_greedy
+    >>> act = jax.jit(epsilon_greedy)                    # one compile, as inside a rollout
+    >>> q = jnp.array([0.1, 2.0, -1.0])
+    >>> int(act(jax.random.key(0), q, 0.0))              # ε = 0: the argmax
+    1
+    """
     key_explore, key_action = jax.random.split(key)
     random_action = jax.random.randint(key_action, (), 0, q_values.shape[-1], dtype=jnp.int32)
     greedy = jnp.argmax(q_values).astype(jnp.int32)
@@ -179,7 +211,20 @@ def epsilon_greedy(key: jax.Array, q_values: jax.Array, epsilon: Any) -> jax.Arr
 def make_dqn(env: Any, env_params: Any = None, config: DQNConfig = DQNConfig(), *,
              network: Any = None) -> Agent:
     """Build the DQN :class:`~jaxphys.rl.Agent` (module docstring). ``env`` needs a
-    ``Discrete`` action space; ``network`` one observation → ``(n,)`` Q-values."""
+    ``Discrete`` action space; ``network`` one observation → ``(n,)`` Q-values.
+
+    >>> from jaxphys.rl import DQNConfig, make_dqn
+    >>> from jaxphys.rl.envs import CartPole, Pendulum
+    >>> cfg = DQNConfig(total_timesteps=1000, n_envs=4, buffer_size=100, batch_size=8,
+    ...                 learning_starts=200, hidden=(8,))
+    >>> agent = make_dqn(CartPole(), None, cfg)        # built, not trained
+    >>> agent.name, agent.n_updates                    # 1000 steps / 4 envs
+    ('dqn', 250)
+    >>> make_dqn(Pendulum(), None, cfg)                # continuous torque: no argmax
+    Traceback (most recent call last):
+    ...
+    ValueError: env: DQN needs a Discrete action space, got Box(...)
+    """
     config = check_config_type(config, DQNConfig)
     for name in ("total_timesteps", "n_envs", "train_interval", "buffer_size", "batch_size",
                  "target_update_interval"):

@@ -2,7 +2,7 @@
 
 Example:
     >>> import jax, jax.numpy as jnp
-    >>> from jaxphys.rl.envs._base import Environment, Discrete, Box
+    >>> from jaxphys.rl.envs import Box, Discrete, Environment
     >>> from typing import NamedTuple
     >>> class S(NamedTuple):
     ...     t: jax.Array
@@ -40,6 +40,15 @@ class EvalResult(NamedTuple):
         lengths: (n_episodes,) int32, steps in each episode (≤ max_steps).
         completed: (n_episodes,) bool, whether the episode ended (terminated or
             truncated by the environment) within ``max_steps``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import EvalResult
+        >>> returns = jnp.array([1.0, 3.0])
+        >>> res = EvalResult(jnp.mean(returns), returns, jnp.array([4, 10]),
+        ...                  jnp.array([True, False]))
+        >>> float(res.mean_return), res.completed.tolist()   # episode 2 hit max_steps = 10
+        (2.0, [True, False])
     """
 
     mean_return: jax.Array
@@ -57,6 +66,16 @@ def evaluate(key: jax.Array, env: Any, env_params: Any, policy: Callable[[jax.Ar
     ``terminated | truncated`` or after ``max_steps`` steps; steps after the end
     are masked out (the auto-reset is not counted). Jittable with ``env`` and
     ``policy`` static; call it inside your own ``jit`` with traced parameters.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl import evaluate
+        >>> from jaxphys.rl.envs import CartPole
+        >>> push_right = lambda key, obs: 1       # reward 1 per step while the pole is up
+        >>> res = evaluate(jax.random.key(0), CartPole(), None, push_right, n_episodes=2,
+        ...                max_steps=5)           # 0.1 s: too short for the pole to fall
+        >>> res.returns.tolist(), res.lengths.tolist(), res.completed.tolist()
+        ([5.0, 5.0], [5, 5], [False, False])
     """
     check_key(key)
     n_episodes = as_int(n_episodes, "n_episodes", minimum=1)

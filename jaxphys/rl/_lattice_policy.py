@@ -42,6 +42,19 @@ class PeriodicConv(nn.Module):
     boundaries: ``(L, L, features)``.
 
     Attributes: features (output channels), kernel_size (odd k).
+
+    Example (a 3 × 3 kernel of ones sums each site's neighbourhood, wrapping around
+    the edges of a 5 × 5 lattice):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl import PeriodicConv
+        >>> conv = PeriodicConv(features=1)
+        >>> x = jnp.zeros((5, 5, 1)).at[0, 0, 0].set(1.0)      # one site in the corner
+        >>> shapes = jax.eval_shape(conv.init, jax.random.key(0), x)["params"]
+        >>> shapes["kernel"].shape, shapes["bias"].shape       # (k, k, C_in, C_out), (C_out,)
+        ((3, 3, 1, 1), (1,))
+        >>> ones = {"params": {"kernel": jnp.ones((3, 3, 1, 1)), "bias": jnp.zeros(1)}}
+        >>> conv.apply(ones, x)[:, :, 0].astype(int).tolist()   # rows/cols 4, 0, 1 are hit
+        [[1, 1, 0, 0, 1], [1, 1, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [1, 1, 0, 0, 1]]
     """
 
     features: int
@@ -73,6 +86,19 @@ class PeriodicConvActorCritic(nn.Module):
     Attributes:
         features: channels of the 3 × 3 convolutions, e.g. ``(16, 16)``.
         kernel_size: odd kernel size of those convolutions.
+
+    Example (translating the spins translates the logits, the value is unchanged):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl import PeriodicConvActorCritic
+        >>> net = PeriodicConvActorCritic(features=(4,))
+        >>> spins = jnp.ones((5, 5)).at[1, 2].set(-1.0)
+        >>> params = net.init(jax.random.key(0), spins)
+        >>> logits, value = net.apply(params, spins)
+        >>> shifted = jnp.roll(spins, (1, 2), axis=(0, 1))
+        >>> logits2, value2 = net.apply(params, shifted)
+        >>> expected = jnp.roll(logits.reshape(5, 5), (1, 2), axis=(0, 1)).reshape(-1)
+        >>> bool(jnp.allclose(logits2, expected, atol=1e-6)), bool(jnp.isclose(value2, value))
+        (True, True)
     """
 
     features: Sequence[int] = (16, 16)

@@ -24,7 +24,7 @@ Both are pure functions (jit with ``env``, ``config`` and ``value_fn`` static).
 
 Example:
     >>> import jax, jax.numpy as jnp
-    >>> from jaxphys.rl.envs._ising_chain import IsingChain
+    >>> from jaxphys.rl.envs import IsingChain
     >>> env = IsingChain(6)
     >>> params = env.default_params()
     >>> cfg = MCTSConfig(n_simulations=64)
@@ -54,6 +54,13 @@ class MCTSConfig(NamedTuple):
         gamma: discount of the search returns.
         c_uct: exploration constant on min–max normalised values.
         max_depth: bound on the selection depth (a safeguard for while loops).
+
+    Example:
+        >>> from jaxphys.rl import MCTSConfig
+        >>> MCTSConfig()
+        MCTSConfig(n_simulations=128, rollout_depth=16, gamma=1.0, c_uct=1.0, max_depth=64)
+        >>> MCTSConfig(n_simulations=32, gamma=0.9).n_simulations + 1   # nodes in the tree
+        33
     """
 
     n_simulations: int = 128
@@ -76,6 +83,12 @@ class MCTSTree(NamedTuple):
         visits: (M,) int32, simulations through the node.
         value_sum: (M,) float32, summed returns ``r + γ G`` seen from the parent.
         n_nodes: int32 scalar, nodes in use.
+
+    Example (``mcts_search(...).tree`` is one):
+        >>> from jaxphys.rl import MCTSTree
+        >>> MCTSTree._fields
+        ('states', 'obs', 'parent', 'children', 'reward', 'terminal', 'visits', 'value_sum',
+         'n_nodes')
     """
 
     states: Any
@@ -97,6 +110,11 @@ class MCTSSearch(NamedTuple):
         visits: (A,) int32, root child visit counts (0 for unexpanded actions).
         q: (A,) float32, root child mean returns (−inf for unexpanded actions).
         tree: the full ``MCTSTree``.
+
+    Example (what :func:`mcts_search` returns; its example runs one):
+        >>> from jaxphys.rl import MCTSSearch
+        >>> MCTSSearch._fields
+        ('action', 'visits', 'q', 'tree')
     """
 
     action: jax.Array
@@ -115,6 +133,11 @@ class MCTSEpisode(NamedTuple):
         length: int32 scalar, steps played.
         terminated: bool scalar, the episode terminated (not truncated / cut).
         ret: float32 scalar, undiscounted return.
+
+    Example (what :func:`mcts_episode` returns; its example plays one):
+        >>> from jaxphys.rl import MCTSEpisode
+        >>> MCTSEpisode._fields
+        ('actions', 'rewards', 'final_state', 'length', 'terminated', 'ret')
     """
 
     actions: jax.Array
@@ -134,6 +157,24 @@ def mcts_search(key: jax.Array, env: Any, params: Any, state: Any, obs: jax.Arra
 
     ``rollout_policy(key, obs) -> action`` drives the rollouts (default: uniform
     random actions); ``value_fn(obs) -> scalar`` estimates the return after them.
+
+    An open ferromagnetic chain of 4 spins (E_min = −3) with one broken bond at its end:
+    flipping spin 3 reaches the ground state in one flip, a return of
+    (E_0 − E_min)/scale − 1 = (−1 + 3)/2 − 1 = 0 (the reward of
+    :class:`~jaxphys.rl.envs.IsingChain`), and every simulation passes through one
+    child of the root:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import MCTSConfig, mcts_search
+    >>> from jaxphys.rl.envs import IsingChain, IsingChainState
+    >>> env = IsingChain(4)
+    >>> params = env.default_params()
+    >>> spins = jnp.array([1.0, 1.0, 1.0, -1.0])                     # E_0 = −1
+    >>> state = IsingChainState(spins, time=jnp.int32(0), e_min=jnp.float32(-3.0))
+    >>> cfg = MCTSConfig(n_simulations=16)        # leaves valued by 16 random flips
+    >>> res = mcts_search(jax.random.key(0), env, params, state, spins, cfg)
+    >>> int(res.action), float(res.q[3]), int(res.visits.sum())
+    (3, 0.0, 16)
     """
     n_sims = as_int(config.n_simulations, "n_simulations", minimum=1)
     depth = as_int(config.rollout_depth, "rollout_depth", minimum=0)
@@ -142,7 +183,8 @@ def mcts_search(key: jax.Array, env: Any, params: Any, state: Any, obs: jax.Arra
     n_actions = int(env.action_space(params).n)
     m = n_sims + 1
     gamma = jnp.float32(config.gamma)
-    # the environment is deterministic: this key is handed to step_env but never consumed
+    # every step_env call gets its own key, folded in from this one (simulation i, depth t):
+    # a deterministic environment ignores it, one that draws from it never sees a key twice
     key, step_key = jax.random.split(key)
 
     def stack(x):
@@ -185,15 +227,16 @@ def mcts_search(key: jax.Array, env: Any, params: Any, state: Any, obs: jax.Arra
         node, _ = jax.lax.while_loop(cond, body, (jnp.asarray(0, jnp.int32), 0))
         return node
 
-    def rollout(rollout_key, leaf_state, leaf_obs):
-        def body(c, _):
+    def rollout(rollout_key, env_key, leaf_state, leaf_obs):
+        def body(c, t):
             s, o, g, disc, done, k = c
             k, act_key = jax.random.split(k)
             if rollout_policy is None:
                 a = jax.random.randint(act_key, (), 0, n_actions, dtype=jnp.int32)
             else:
                 a = jnp.clip(rollout_policy(act_key, o), 0, n_actions - 1).astype(jnp.int32)
-            o2, s2, r, term, _, _ = env.step_env(step_key, s, a, params)
+            o2, s2, r, term, _, _ = env.step_env(jax.random.fold_in(env_key, t + 1), s, a,
+                                                 params)
             g = g + jnp.where(done, 0.0, disc * r)
             disc = jnp.where(done, disc, disc * gamma)
             done = done | term
@@ -201,24 +244,26 @@ def mcts_search(key: jax.Array, env: Any, params: Any, state: Any, obs: jax.Arra
         init = (leaf_state, leaf_obs, jnp.float32(0.0), jnp.float32(1.0), jnp.asarray(False),
                 rollout_key)
         if depth > 0:
-            (_, o, g, disc, done, _), _ = jax.lax.scan(body, init, None, length=depth)
+            (_, o, g, disc, done, _), _ = jax.lax.scan(body, init, jnp.arange(depth))
         else:
             _, o, g, disc, done, _ = init
         if value_fn is not None:
             g = g + jnp.where(done, 0.0, disc * value_fn(o))
         return g
 
-    def simulate(c, _):
+    def simulate(c, i):
         tree, sim_key = c
+        env_key = jax.random.fold_in(step_key, i)
         sim_key, pick_key, rollout_key = jax.random.split(sim_key, 3)
         node = select(tree)
         can_expand = jnp.logical_not(tree.terminal[node]) & jnp.any(tree.children[node] < 0)
         untried = tree.children[node] < 0
         a = jnp.argmax(jnp.where(untried, jax.random.uniform(pick_key, (n_actions,)), -1.0))
         parent_state = jax.tree.map(lambda x: x[node], tree.states)
-        o2, s2, r, term, _, _ = env.step_env(step_key, parent_state, a.astype(jnp.int32), params)
+        o2, s2, r, term, _, _ = env.step_env(jax.random.fold_in(env_key, 0), parent_state,
+                                             a.astype(jnp.int32), params)
         new = tree.n_nodes
-        leaf_value = jnp.where(term, 0.0, rollout(rollout_key, s2, o2))
+        leaf_value = jnp.where(term, 0.0, rollout(rollout_key, env_key, s2, o2))
 
         def put(arr, val):
             return arr.at[new].set(jnp.where(can_expand, val, arr[new]))
@@ -247,7 +292,7 @@ def mcts_search(key: jax.Array, env: Any, params: Any, state: Any, obs: jax.Arra
         _, _, tree = jax.lax.while_loop(up_cond, up_body, (leaf, g0, tree))
         return (tree, sim_key), None
 
-    (tree, _), _ = jax.lax.scan(simulate, (tree, key), None, length=n_sims)
+    (tree, _), _ = jax.lax.scan(simulate, (tree, key), jnp.arange(n_sims))
     kids = tree.children[0]
     expanded = kids >= 0
     visits = jnp.where(expanded, tree.visits[kids], 0)
@@ -263,7 +308,26 @@ def mcts_episode(key: jax.Array, env: Any, params: Any, config: MCTSConfig = MCT
                  rollout_policy: Callable | None = None,
                  initial: tuple[jax.Array, Any] | None = None) -> MCTSEpisode:
     """Play one episode: reset (or start from ``initial = (obs, state)``), then search and
-    play until termination, the environment's truncation or ``max_steps`` moves."""
+    play until termination, the environment's truncation or ``max_steps`` moves.
+
+    An open chain of 4 spins started with a domain wall in the middle: two flips (both
+    spins on one side) reach a ground state, E = −3, for a return of
+    (E_0 − E_min)/scale − 2 = (−1 + 3)/2 − 2 = −1; the unused steps hold action −1:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import MCTSConfig, mcts_episode
+    >>> from jaxphys.rl.envs import IsingChain, IsingChainState
+    >>> env = IsingChain(4)
+    >>> params = env.default_params()
+    >>> spins = jnp.array([1.0, 1.0, -1.0, -1.0])                    # E_0 = −1
+    >>> state = IsingChainState(spins, time=jnp.int32(0), e_min=jnp.float32(-3.0))
+    >>> ep = mcts_episode(jax.random.key(0), env, params, MCTSConfig(n_simulations=32),
+    ...                   max_steps=4, initial=(spins, state))
+    >>> int(ep.length), bool(ep.terminated), float(ep.ret), ep.actions.tolist()[2:]
+    (2, True, -1.0, [-1, -1])
+    >>> float(env.energy(ep.final_state.spins, params))
+    -3.0
+    """
     check_key(key)
     max_steps = as_int(max_steps, "max_steps", minimum=1)
     reset_key, run_key = jax.random.split(key)

@@ -64,6 +64,16 @@ class ActorCritic(NamedTuple):
         actor: ``apply(params, obs)`` → logits ``(n,)`` or ``(mean, log_std)``.
         critic: ``apply(params, obs)`` → value ``()``/``(1,)``; for SAC
             ``apply(params, obs, action)`` → Q ``()``/``(1,)``.
+
+    Example (the user's own actor and critic for CartPole's 2 actions):
+        >>> from jaxphys.nn import MLP
+        >>> from jaxphys.rl import ActorCritic, policy_network
+        >>> from jaxphys.rl.envs import CartPole
+        >>> env = CartPole()
+        >>> pair = ActorCritic(actor=MLP(widths=(16, 2)), critic=MLP(widths=(16, 1)))
+        >>> net = policy_network(env, env.default_params(), pair)    # checked, nothing runs
+        >>> net.shared, net.discrete
+        (False, True)
     """
 
     actor: Any
@@ -71,7 +81,18 @@ class ActorCritic(NamedTuple):
 
 
 class ActorCriticParams(NamedTuple):
-    """Fields: actor, critic (the parameters of each model of an :class:`ActorCritic`)."""
+    """Fields: actor, critic (the parameters of each model of an :class:`ActorCritic`).
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl import ActorCriticParams, policy_network
+        >>> from jaxphys.rl.envs import CartPole
+        >>> env = CartPole()
+        >>> net = policy_network(env, env.default_params(), hidden=(16,))
+        >>> params = net.init(jax.random.key(0))      # separate default actor and critic
+        >>> isinstance(params, ActorCriticParams), params._fields
+        (True, ('actor', 'critic'))
+    """
 
     actor: Any
     critic: Any
@@ -204,6 +225,20 @@ class PolicyNetwork(NamedTuple):
         action_shape: shape of one action, ``()`` or ``(d,)``.
         shared: one model for both heads (``False``: an :class:`ActorCritic`).
         actor_dist: ``actor_dist(actor_params, obs)`` (separate networks only, else None).
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl import PolicyNetwork, policy_network
+        >>> from jaxphys.rl.envs import CartPole, Pendulum
+        >>> env = CartPole()
+        >>> net = policy_network(env, env.default_params(), hidden=(16,))
+        >>> params = net.init(jax.random.key(0))
+        >>> obs, _ = env.reset(jax.random.key(1))
+        >>> [round(float(p), 2) for p in net.dist(params, obs).probs]  # output gain 0.01
+        [0.5, 0.5]
+        >>> pendulum = policy_network(Pendulum(), Pendulum().default_params(), hidden=(16,))
+        >>> isinstance(pendulum, PolicyNetwork), pendulum.discrete, pendulum.action_shape
+        (True, False, (1,))
     """
 
     init: Callable[[jax.Array], Any]
@@ -224,7 +259,20 @@ def _distribution(head: Any, discrete: bool) -> distrax.Distribution:
 
 def policy_network(env: Any, env_params: Any, network: Any = None, *,
                    hidden: Sequence[int] = (64, 64), activation: str = "tanh") -> PolicyNetwork:
-    """Check ``network`` (or build the default MLPs) for ``env``; see the module docstring."""
+    """Check ``network`` (or build the default MLPs) for ``env``; see the module docstring.
+
+    >>> from jaxphys.nn import MLP
+    >>> from jaxphys.rl import ActorCritic, policy_network
+    >>> from jaxphys.rl.envs import CartPole
+    >>> env = CartPole()
+    >>> net = policy_network(env, env.default_params(), hidden=(16,))   # the default MLPs
+    >>> net.discrete, net.action_shape, net.shared
+    (True, (), False)
+    >>> policy_network(env, env.default_params(), ActorCritic(MLP((16, 3)), MLP((16, 1))))
+    Traceback (most recent call last):
+    ...
+    ValueError: network.actor: Discrete(2) actions need 2 logits, shape (2,); ...
+    """
     if activation not in ("tanh", "relu"):
         raise ValueError(f"activation: expected 'tanh' or 'relu', got {activation!r}")
     act_space = env.action_space(env_params)
@@ -285,7 +333,18 @@ def policy_network(env: Any, env_params: Any, network: Any = None, *,
 
 
 def q_network(n_actions: int, hidden: Sequence[int]) -> MLP:
-    """The default Q-network: ``MLP(hidden + (n_actions,), relu)``, obs (d,) → Q (n_actions,)."""
+    """The default Q-network: ``MLP(hidden + (n_actions,), relu)``, obs (d,) → Q (n_actions,).
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import q_network
+    >>> q = q_network(n_actions=2, hidden=(16,))       # CartPole: 4 observations, 2 actions
+    >>> q.widths, q.activation
+    ((16, 2), 'relu')
+    >>> obs = jnp.zeros(4)
+    >>> params = jax.eval_shape(q.init, jax.random.key(0), obs)     # shapes only, no compute
+    >>> jax.eval_shape(q.apply, params, obs).shape                  # one Q-value per action
+    (2,)
+    """
     return MLP(widths=tuple(int(h) for h in hidden) + (int(n_actions),), activation="relu")
 
 

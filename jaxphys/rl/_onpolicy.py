@@ -37,11 +37,12 @@ import optax
 from jaxphys._checks import as_int
 from jaxphys.core import TrainState, set_hyperparams
 from jaxphys.rl._networks import PolicyNetwork
-from jaxphys.rl._rollout import ActOutput, RunnerState, Trajectory
+from jaxphys.rl._rollout import (ActOutput, RunnerState, Trajectory, episode_metrics, init_runner,
+                                 rollout)
 
 __all__ = ["OnPolicyState", "gae", "advantages", "make_act", "actor_critic_policy",
            "clipped_adam", "set_learning", "check_rollout_config", "flatten_time",
-           "annealed", "log_prob_entropy"]
+           "annealed", "log_prob_entropy", "onpolicy_init", "collect", "advance"]
 
 
 class OnPolicyState(NamedTuple):
@@ -53,6 +54,17 @@ class OnPolicyState(NamedTuple):
             optimiser (:func:`clipped_adam`).
         runner: the environments (:class:`~jaxphys.rl.RunnerState`).
         hparams: the agent's hyperparameters (float32 arrays).
+
+    ``agent.init(key)`` of these agents returns one; built here by hand:
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.core import TrainState
+        >>> from jaxphys.rl import OnPolicyState, PPOHyperparams
+        >>> ts = TrainState.create({"w": jnp.zeros(2)}, "adam")
+        >>> state = OnPolicyState(jnp.int32(0), ts, None, PPOHyperparams())
+        >>> state.params["w"].tolist(), int(state.step)      # params: what the policy uses
+        ([0.0, 0.0], 0)
     """
 
     step: jax.Array
@@ -64,6 +76,43 @@ class OnPolicyState(NamedTuple):
     def params(self) -> Any:
         """The network parameters (for ``agent.policy``)."""
         return self.train_state.params
+
+
+def onpolicy_init(net: PolicyNetwork, tx: optax.GradientTransformation, env: Any,
+                  env_params: Any, n_envs: int) -> Callable[[jax.Array, Any], OnPolicyState]:
+    """The ``init(key, hparams)`` of REINFORCE, A2C and PPO: fresh network parameters,
+    the optimiser ``tx`` with the hyperparameters' learning rate and clipping norm,
+    and ``n_envs`` reset environments."""
+    def init(key: jax.Array, hp: Any) -> OnPolicyState:
+        key_net, key_env = jax.random.split(key)
+        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
+                                   hp.max_grad_norm)
+        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
+                             init_runner(key_env, env, env_params, n_envs), hp)
+
+    return init
+
+
+def collect(net: PolicyNetwork, env: Any, env_params: Any, state: OnPolicyState,
+            key: jax.Array, n_steps: int, learning_rate: Any
+            ) -> tuple[TrainState, RunnerState, Trajectory]:
+    """The first half of an on-policy update: set this update's learning rate (and
+    the hyperparameters' clipping norm) and roll the current policy out for
+    ``n_steps`` in every environment."""
+    train_state = set_learning(state.train_state, learning_rate, state.hparams.max_grad_norm)
+    runner, traj = rollout(key, env, env_params, make_act(net, train_state.params),
+                           state.runner, n_steps)
+    return train_state, runner, traj
+
+
+def advance(state: OnPolicyState, train_state: TrainState, runner: RunnerState,
+            traj: Trajectory, metrics: dict, batch_size: int
+            ) -> tuple[OnPolicyState, dict]:
+    """The last half of an on-policy update: the next state and the update's metrics
+    with the rollout's episode statistics and the environment steps so far."""
+    metrics = metrics | episode_metrics(traj)
+    metrics["env_steps"] = (state.step + 1) * batch_size
+    return OnPolicyState(state.step + 1, train_state, runner, state.hparams), metrics
 
 
 def clipped_adam(eps: float = 1e-8) -> optax.GradientTransformation:
@@ -114,7 +163,19 @@ def gae(reward: jax.Array, value: jax.Array, next_value: jax.Array, terminated: 
         done: jax.Array, gamma: Any, lam: Any) -> tuple[jax.Array, jax.Array]:
     """Generalised advantage estimates along axis 0 (time); ``(advantages, targets)`` with
     ``targets = advantages + value`` (the λ-returns). Arrays ``(T, ...)``; ``done`` is
-    terminated or truncated."""
+    terminated or truncated.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import gae
+        >>> r, v, no = jnp.ones(3), jnp.zeros(3), jnp.zeros(3, bool)
+        >>> adv, target = gae(r, v, v, no, no, 0.5, 1.0)    # λ = 1, V = 0: returns to go
+        >>> adv.tolist()                                    # [1 + 0.5 + 0.25, 1 + 0.5, 1]
+        [1.75, 1.5, 1.0]
+        >>> adv, _ = gae(r, v, jnp.full(3, 2.0), no, no, 0.5, 0.0)
+        >>> adv.tolist()                                    # λ = 0: δ = 1 + 0.5 · 2 - 0
+        [2.0, 2.0, 2.0]
+    """
     not_terminated = 1.0 - terminated.astype(reward.dtype)
     not_done = 1.0 - done.astype(reward.dtype)
     delta = reward + gamma * not_terminated * next_value - value

@@ -39,14 +39,13 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxphys.core import TrainState, make_train_step
+from jaxphys.core import make_train_step
 from jaxphys.rl._agent import (NONNEGATIVE, RATE, UNIT, Agent, HyperparamSpec, build_agent,
                                check_config_type)
 from jaxphys.rl._networks import policy_network
-from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advantages, annealed,
-                                  check_rollout_config, clipped_adam, flatten_time,
-                                  log_prob_entropy, make_act, set_learning)
-from jaxphys.rl._rollout import episode_metrics, init_runner, rollout
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advance, advantages,
+                                  annealed, check_rollout_config, clipped_adam, collect,
+                                  flatten_time, log_prob_entropy, onpolicy_init)
 
 __all__ = ["PPOConfig", "PPOHyperparams", "make_ppo"]
 
@@ -63,6 +62,13 @@ class PPOConfig:
         anneal_lr: decay the learning rate linearly to 0 over the run.
         hidden: hidden widths of the default actor and critic MLPs.
         activation: ``'tanh'`` or ``'relu'`` (default networks).
+
+    Example:
+        >>> from jaxphys.rl import PPOConfig
+        >>> cfg = PPOConfig()
+        >>> batch = cfg.n_envs * cfg.n_steps              # 4 × 128 transitions per update
+        >>> batch, batch // cfg.n_minibatches, cfg.total_timesteps // batch
+        (512, 128, 976)
     """
 
     total_timesteps: int = 500_000
@@ -81,6 +87,14 @@ class PPOHyperparams(NamedTuple):
     Fields: learning_rate (Adam, > 0), gamma (discount, [0, 1]), gae_lambda ([0, 1]),
     clip_eps (ε of the ratio and value clipping, > 0), ent_coef (c_e ≥ 0), vf_coef
     (c_v ≥ 0), max_grad_norm (global gradient-norm clipping, > 0).
+
+    Example:
+        >>> from jaxphys.rl import PPOHyperparams
+        >>> hp = PPOHyperparams()
+        >>> hp.clip_eps, hp.gamma, hp.gae_lambda     # the ratio stays in [0.8, 1.2]
+        (0.2, 0.99, 0.95)
+        >>> hp._replace(clip_eps=0.1).clip_eps
+        0.1
     """
 
     learning_rate: Any = 2.5e-4
@@ -130,6 +144,18 @@ def make_ppo(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig(), 
         network: None (default MLPs), an :class:`~jaxphys.rl.ActorCritic` of two models,
             or one shared model returning ``(policy_head, value)`` (contract:
             :mod:`jaxphys.rl`), checked against the action space here.
+
+    Example:
+        >>> from jaxphys.rl import PPOConfig, make_ppo
+        >>> from jaxphys.rl.envs import CartPole
+        >>> cfg = PPOConfig(total_timesteps=2048, n_envs=2, n_steps=32, hidden=(8,))
+        >>> agent = make_ppo(CartPole(), None, cfg)      # built, not trained
+        >>> agent.name, agent.n_updates                  # 2048 / (2 envs × 32 steps)
+        ('ppo', 32)
+        >>> agent.check_hparams(agent.default_hparams._replace(clip_eps=-0.1))
+        Traceback (most recent call last):
+        ...
+        ValueError: hparams.clip_eps: expected values in (0.0, inf], got -0.1...
     """
     config = check_config_type(config, PPOConfig)
     batch_size, n_updates = check_rollout_config(config, "n_epochs", "n_minibatches")
@@ -148,22 +174,15 @@ def make_ppo(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig(), 
 
     gradient_step = make_train_step(loss_fn, jit=False)
 
-    def init(key, hp):
-        key_net, key_env = jax.random.split(key)
-        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
-                                   hp.max_grad_norm)
-        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
-                             init_runner(key_env, env, env_params, config.n_envs), hp)
+    init = onpolicy_init(net, tx, env, env_params, config.n_envs)
 
     def step(state, batch, key):
         hp = state.hparams
         key_rollout, key_epochs = jax.random.split(key)
-        train_state = set_learning(state.train_state,
-                                   annealed(hp.learning_rate, state.step, n_updates,
-                                            config.anneal_lr), hp.max_grad_norm)
+        train_state, runner, traj = collect(
+            net, env, env_params, state, key_rollout, config.n_steps,
+            annealed(hp.learning_rate, state.step, n_updates, config.anneal_lr))
         params = train_state.params
-        runner, traj = rollout(key_rollout, env, env_params, make_act(net, params), state.runner,
-                               config.n_steps)
         adv, target = advantages(net, params, traj, hp.gamma, hp.gae_lambda)
         data = flatten_time((traj.obs, traj.action, traj.log_prob, traj.value, adv, target))
 
@@ -185,9 +204,7 @@ def make_ppo(env: Any, env_params: Any = None, config: PPOConfig = PPOConfig(), 
                                           jax.random.split(key_epochs, config.n_epochs))
         metrics = {name: jnp.mean(value) for name, value in stats.items() if name != "skipped"}
         metrics["skipped"] = jnp.sum(stats["skipped"])
-        metrics |= episode_metrics(traj)
-        metrics["env_steps"] = (state.step + 1) * batch_size
-        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
+        return advance(state, train_state, runner, traj, metrics, batch_size)
 
     def policy(params, deterministic):
         return actor_critic_policy(net, params, deterministic)

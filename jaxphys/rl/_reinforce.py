@@ -37,13 +37,13 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxphys.core import TrainState, make_train_step
+from jaxphys.core import make_train_step
 from jaxphys.rl._agent import NONNEGATIVE, RATE, UNIT, Agent, build_agent, check_config_type
 from jaxphys.rl._networks import policy_network
-from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, check_rollout_config,
-                                  clipped_adam, flatten_time, log_prob_entropy, make_act,
-                                  set_learning)
-from jaxphys.rl._rollout import Trajectory, episode_metrics, init_runner, rollout
+from jaxphys.rl._onpolicy import (OnPolicyState, actor_critic_policy, advance,
+                                  check_rollout_config, clipped_adam, collect, flatten_time,
+                                  log_prob_entropy, onpolicy_init)
+from jaxphys.rl._rollout import Trajectory
 
 __all__ = ["ReinforceConfig", "ReinforceHyperparams", "make_reinforce", "returns_to_go",
            "reinforce_returns"]
@@ -52,7 +52,13 @@ __all__ = ["ReinforceConfig", "ReinforceHyperparams", "make_reinforce", "returns
 @dataclasses.dataclass(frozen=True)
 class ReinforceConfig:
     """Static settings of REINFORCE: total_timesteps, n_envs, n_steps (rollout length per
-    environment), hidden and activation (default networks)."""
+    environment), hidden and activation (default networks).
+
+    >>> from jaxphys.rl import ReinforceConfig
+    >>> cfg = ReinforceConfig()
+    >>> cfg.n_envs * cfg.n_steps, cfg.total_timesteps // (cfg.n_envs * cfg.n_steps)
+    (4000, 50)
+    """
 
     total_timesteps: int = 200_000
     n_envs: int = 8
@@ -63,7 +69,15 @@ class ReinforceConfig:
 
 class ReinforceHyperparams(NamedTuple):
     """The floats of REINFORCE one may sweep: learning_rate (> 0), gamma ([0, 1]),
-    ent_coef (≥ 0), vf_coef (baseline weight, ≥ 0), max_grad_norm (> 0)."""
+    ent_coef (≥ 0), vf_coef (baseline weight, ≥ 0), max_grad_norm (> 0).
+
+    >>> from jaxphys.rl import ReinforceHyperparams
+    >>> hp = ReinforceHyperparams()
+    >>> hp.learning_rate, hp.gamma, hp.ent_coef
+    (0.003, 0.99, 0.0)
+    >>> hp._replace(gamma=0.9).gamma
+    0.9
+    """
 
     learning_rate: Any = 3e-3
     gamma: Any = 0.99
@@ -116,7 +130,15 @@ def reinforce_returns(net: Any, params: Any, traj: Trajectory, gamma: Any
 def make_reinforce(env: Any, env_params: Any = None, config: ReinforceConfig = ReinforceConfig(),
                    *, network: Any = None) -> Agent:
     """Build the REINFORCE :class:`~jaxphys.rl.Agent` (module docstring; ``network`` as for
-    :func:`jaxphys.rl.make_ppo`, the critic is the baseline)."""
+    :func:`jaxphys.rl.make_ppo`, the critic is the baseline).
+
+    >>> from jaxphys.rl import ReinforceConfig, make_reinforce
+    >>> from jaxphys.rl.envs import Pendulum                # continuous torque, 200-step episodes
+    >>> cfg = ReinforceConfig(total_timesteps=2000, n_envs=2, n_steps=200, hidden=(8,))
+    >>> agent = make_reinforce(Pendulum(), None, cfg)      # built, not trained
+    >>> agent.name, agent.n_updates                        # 2000 / (2 envs × 200 steps)
+    ('reinforce', 5)
+    """
     config = check_config_type(config, ReinforceConfig)
     batch_size, n_updates = check_rollout_config(config)
     env_params = env.default_params() if env_params is None else env_params
@@ -140,25 +162,17 @@ def make_reinforce(env: Any, env_params: Any = None, config: ReinforceConfig = R
 
     gradient_step = make_train_step(loss_fn, jit=False)
 
-    def init(key, hp):
-        key_net, key_env = jax.random.split(key)
-        train_state = set_learning(TrainState.create(net.init(key_net), tx), hp.learning_rate,
-                                   hp.max_grad_norm)
-        return OnPolicyState(jnp.zeros((), jnp.int32), train_state,
-                             init_runner(key_env, env, env_params, config.n_envs), hp)
+    init = onpolicy_init(net, tx, env, env_params, config.n_envs)
 
     def step(state, batch, key):
         hp = state.hparams
         key_rollout, key_step = jax.random.split(key)
-        train_state = set_learning(state.train_state, hp.learning_rate, hp.max_grad_norm)
-        runner, traj = rollout(key_rollout, env, env_params, make_act(net, train_state.params),
-                               state.runner, config.n_steps)
+        train_state, runner, traj = collect(net, env, env_params, state, key_rollout,
+                                            config.n_steps, hp.learning_rate)
         ret, valid = reinforce_returns(net, train_state.params, traj, hp.gamma)
         data = flatten_time((traj.obs, traj.action, ret, valid))
         train_state, metrics = gradient_step(train_state, (data, hp), key_step)
-        metrics |= episode_metrics(traj)
-        metrics["env_steps"] = (state.step + 1) * batch_size
-        return OnPolicyState(state.step + 1, train_state, runner, hp), metrics
+        return advance(state, train_state, runner, traj, metrics, batch_size)
 
     def policy(params, deterministic):
         return actor_critic_policy(net, params, deterministic)

@@ -36,6 +36,13 @@ class ReplayBuffer(NamedTuple):
         data: pytree, each leaf (capacity, *leaf_shape) with the example's dtype.
         position: int32 scalar, index the next entry is written to.
         size: int32 scalar, number of valid entries (≤ capacity).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import ReplayBuffer, replay_init
+        >>> buf = replay_init({"x": jnp.float32(0.0)}, capacity=3)
+        >>> isinstance(buf, ReplayBuffer), buf.capacity, int(buf.size), int(buf.position)
+        (True, 3, 0, 0)
     """
 
     data: Any
@@ -48,7 +55,15 @@ class ReplayBuffer(NamedTuple):
 
 
 def replay_init(example: Any, capacity: int) -> ReplayBuffer:
-    """An empty buffer for transitions shaped like ``example`` (one transition, no batch axis)."""
+    """An empty buffer for transitions shaped like ``example`` (one transition, no batch axis).
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import replay_init
+    >>> example = {"obs": jnp.zeros(3), "action": jnp.int32(0), "reward": jnp.float32(0.0)}
+    >>> buf = replay_init(example, capacity=5)
+    >>> buf.data["obs"].shape, buf.data["action"].dtype, int(buf.size)
+    ((5, 3), dtype('int32'), 0)
+    """
     capacity = as_int(capacity, "capacity", minimum=1)
     data = jax.tree.map(lambda x: jnp.zeros((capacity,) + jnp.shape(x), jnp.asarray(x).dtype),
                         example)
@@ -56,7 +71,18 @@ def replay_init(example: Any, capacity: int) -> ReplayBuffer:
 
 
 def replay_add_batch(buffer: ReplayBuffer, batch: Any) -> ReplayBuffer:
-    """Append a batch (every leaf with leading axis B) in order, wrapping around."""
+    """Append a batch (every leaf with leading axis B) in order, wrapping around.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import replay_add_batch, replay_init
+    >>> buf = replay_init({"x": jnp.float32(0.0)}, capacity=3)
+    >>> buf = replay_add_batch(buf, {"x": jnp.array([1.0, 2.0])})
+    >>> buf.data["x"].tolist(), int(buf.size), int(buf.position)
+    ([1.0, 2.0, 0.0], 2, 2)
+    >>> buf = replay_add_batch(buf, {"x": jnp.array([3.0, 4.0])})   # 4 overwrites the 1
+    >>> buf.data["x"].tolist(), int(buf.size), int(buf.position)
+    ([4.0, 2.0, 3.0], 3, 1)
+    """
     capacity = buffer.capacity
     n = jax.tree.leaves(batch)[0].shape[0]
     idx = (buffer.position + jnp.arange(n, dtype=jnp.int32)) % capacity
@@ -70,11 +96,29 @@ def replay_add_batch(buffer: ReplayBuffer, batch: Any) -> ReplayBuffer:
 
 
 def replay_add(buffer: ReplayBuffer, transition: Any) -> ReplayBuffer:
-    """Append one transition."""
+    """Append one transition.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import replay_add, replay_init
+    >>> buf = replay_init({"x": jnp.float32(0.0)}, capacity=3)
+    >>> for x in (1.0, 2.0, 3.0, 4.0):             # the fourth overwrites the oldest
+    ...     buf = replay_add(buf, {"x": x})
+    >>> buf.data["x"].tolist(), int(buf.size), int(buf.position)
+    ([4.0, 2.0, 3.0], 3, 1)
+    """
     return replay_add_batch(buffer, jax.tree.map(lambda x: jnp.asarray(x)[None], transition))
 
 
 def replay_sample(key: jax.Array, buffer: ReplayBuffer, batch_size: int) -> Any:
-    """``batch_size`` transitions drawn uniformly with replacement from the filled part."""
+    """``batch_size`` transitions drawn uniformly with replacement from the filled part.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import replay_add_batch, replay_init, replay_sample
+    >>> buf = replay_init({"x": jnp.float32(0.0)}, capacity=3)
+    >>> buf = replay_add_batch(buf, {"x": jnp.array([1.0, 2.0])})   # 2 of 3 slots filled
+    >>> batch = replay_sample(jax.random.key(0), buf, 5)
+    >>> batch["x"].shape, set(batch["x"].tolist()) <= {1.0, 2.0}     # never an empty slot
+    ((5,), True)
+    """
     idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
     return jax.tree.map(lambda x: x[idx], buffer.data)

@@ -48,6 +48,17 @@ class RunnerState(NamedTuple):
         env_state: batched environment state.
         episode_return: (n_envs,) float32, undiscounted return of the running episodes.
         episode_length: (n_envs,) int32, steps of the running episodes.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl import RunnerState, init_runner
+        >>> from jaxphys.rl.envs import CartPole
+        >>> env = CartPole()
+        >>> runner = init_runner(jax.random.key(0), env, env.default_params(), n_envs=3)
+        >>> isinstance(runner, RunnerState), runner.obs.shape       # 3 × (x, ẋ, θ, θ̇)
+        (True, (3, 4))
+        >>> runner.episode_return.tolist(), runner.episode_length.tolist()   # fresh episodes
+        ([0.0, 0.0, 0.0], [0, 0, 0])
     """
 
     obs: jax.Array
@@ -63,6 +74,13 @@ class ActOutput(NamedTuple):
         action: (n_envs, *action_shape) actions (the environment clips traced actions).
         log_prob: (n_envs,) float32, log π(a|s) under the acting policy (0 if unused).
         value: (n_envs,) float32, the critic's V(s) (0 if unused).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import ActOutput
+        >>> out = ActOutput(action=jnp.array([0, 1]))   # a policy without log π or V
+        >>> out.action.tolist(), out.log_prob is None, out.value is None
+        ([0, 1], True, True)
     """
 
     action: jax.Array
@@ -84,6 +102,16 @@ class Trajectory(NamedTuple):
         final_obs: (T, N, *obs_shape) the observation each action led to (before auto-reset).
         finished_return: (T, N) float32, return of the episode that ended here (0 elsewhere).
         finished_length: (T, N) int32, length of the episode that ended here (0 elsewhere).
+
+    Example (built by hand; :func:`rollout` returns one):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import Trajectory
+        >>> z = jnp.zeros((3, 1))                        # T = 3 steps, N = 1 environment
+        >>> traj = Trajectory(**{field: z for field in Trajectory._fields})._replace(
+        ...     terminated=jnp.array([[False], [True], [False]]),
+        ...     truncated=jnp.array([[False], [False], [True]]))
+        >>> traj.done[:, 0].tolist()            # the next observation starts a new episode
+        [False, True, True]
     """
 
     obs: jax.Array
@@ -112,6 +140,16 @@ class Transition(NamedTuple):
         reward: float32 scalar.
         next_obs: (*obs_shape,) the observation the action led to (before any auto-reset).
         terminated: bool scalar, true termination (a truncation is False: bootstrap there).
+
+    Example (the one-step target r + γ (1 − terminated) V(s'), with V(s') = 5, γ = 0.9):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl import Transition
+        >>> t = Transition(obs=jnp.zeros(2), action=jnp.int32(1), reward=jnp.float32(1.0),
+        ...                next_obs=jnp.ones(2), terminated=jnp.asarray(True))
+        >>> def target(t, v_next=5.0, gamma=0.9):
+        ...     return round(float(t.reward + gamma * jnp.where(t.terminated, 0.0, v_next)), 4)
+        >>> target(t), target(t._replace(terminated=jnp.asarray(False)))   # 1, 1 + 0.9 × 5
+        (1.0, 5.5)
     """
 
     obs: jax.Array
@@ -122,7 +160,16 @@ class Transition(NamedTuple):
 
 
 def init_runner(key: jax.Array, env: Any, env_params: Any, n_envs: int) -> RunnerState:
-    """Reset ``n_envs`` environments (one key each)."""
+    """Reset ``n_envs`` environments (one key each).
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import init_runner
+    >>> from jaxphys.rl.envs import CartPole
+    >>> env = CartPole()
+    >>> runner = init_runner(jax.random.key(0), env, env.default_params(), n_envs=3)
+    >>> runner.obs.shape, bool(jnp.all(jnp.abs(runner.obs) <= 0.05))   # gymnasium's reset
+    ((3, 4), True)
+    """
     obs, state = jax.vmap(env.reset_env, in_axes=(0, None))(jax.random.split(key, n_envs),
                                                             env_params)
     return RunnerState(obs, state, jnp.zeros(n_envs, jnp.float32), jnp.zeros(n_envs, jnp.int32))
@@ -135,6 +182,23 @@ def rollout(key: jax.Array, env: Any, env_params: Any, act: Callable[[jax.Array,
     ``act(key, obs) -> ActOutput`` acts on the batch ``obs`` (n_envs, ...); fields it
     leaves ``None`` are stored as zeros. Returns the runner after the rollout and the
     :class:`Trajectory`.
+
+    Three CartPoles pushed right for 5 steps: CartPole pays +1 per step and no pole falls
+    that soon, so every episode is still running, 5 steps long:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import ActOutput, init_runner, rollout
+    >>> from jaxphys.rl.envs import CartPole
+    >>> env = CartPole()
+    >>> params = env.default_params()
+    >>> runner = init_runner(jax.random.key(0), env, params, n_envs=3)
+    >>> def push_right(key, obs):
+    ...     return ActOutput(jnp.ones(obs.shape[0], jnp.int32))
+    >>> runner, traj = rollout(jax.random.key(1), env, params, push_right, runner, n_steps=5)
+    >>> traj.obs.shape, float(traj.reward.sum()), bool(traj.done.any())   # (T, N, 4)
+    ((5, 3, 4), 15.0, False)
+    >>> runner.episode_return.tolist(), runner.episode_length.tolist()
+    ([5.0, 5.0, 5.0], [5, 5, 5])
     """
     n_envs = runner.episode_return.shape[0]
     step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
@@ -163,7 +227,20 @@ def rollout(key: jax.Array, env: Any, env_params: Any, act: Callable[[jax.Array,
 
 def episode_metrics(traj: Trajectory) -> dict:
     """The episodes that ended in ``traj``: ``episode_return`` (float32 mean, NaN if none
-    ended), ``n_episodes`` (int32) and ``episode_length`` (float32 mean, NaN if none)."""
+    ended), ``n_episodes`` (int32) and ``episode_length`` (float32 mean, NaN if none).
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import Trajectory, episode_metrics
+    >>> z = jnp.zeros((4, 1))                            # T = 4 steps, N = 1 environment
+    >>> traj = Trajectory(**{field: z for field in Trajectory._fields})._replace(
+    ...     terminated=jnp.array([[False], [True], [False], [True]]),   # two episodes end
+    ...     truncated=jnp.zeros((4, 1), bool),
+    ...     finished_return=jnp.array([[0.0], [10.0], [0.0], [20.0]]),
+    ...     finished_length=jnp.array([[0], [2], [0], [2]]))
+    >>> m = episode_metrics(traj)
+    >>> float(m["episode_return"]), int(m["n_episodes"]), float(m["episode_length"])
+    (15.0, 2, 2.0)
+    """
     done = traj.done
     n = jnp.sum(done.astype(jnp.int32))
     denominator = jnp.maximum(n, 1).astype(jnp.float32)
@@ -193,7 +270,20 @@ def forward_fill(x: jax.Array) -> jax.Array:
 
 
 def transitions(traj: Trajectory) -> Transition:
-    """The rollout as ``T × N`` transitions in time-major order (leading axis ``T N``)."""
+    """The rollout as ``T × N`` transitions in time-major order (leading axis ``T N``).
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import Trajectory, transitions
+    >>> z = jnp.zeros((2, 3))                           # T = 2 steps, N = 3 environments
+    >>> traj = Trajectory(**{field: z for field in Trajectory._fields})._replace(
+    ...     obs=jnp.zeros((2, 3, 4)), final_obs=jnp.ones((2, 3, 4)),
+    ...     reward=jnp.array([[0.0, 1.0, 2.0], [10.0, 11.0, 12.0]]))   # 10 t + n
+    >>> batch = transitions(traj)
+    >>> batch.obs.shape, batch.reward.tolist()    # step 0 of every environment, then step 1
+    ((6, 4), [0.0, 1.0, 2.0, 10.0, 11.0, 12.0])
+    >>> float(batch.next_obs.min())               # next_obs is the final_obs of the step
+    1.0
+    """
     def flat(x):
         return x.reshape((-1,) + x.shape[2:])
 

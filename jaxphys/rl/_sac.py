@@ -70,6 +70,11 @@ class SACConfig:
     batch_size, learning_starts (environment steps of random actions before learning,
     below total_timesteps), gradient_steps (per update), autotune (learn α), hidden
     (widths of the default networks).
+
+    >>> from jaxphys.rl import SACConfig
+    >>> cfg = SACConfig()
+    >>> cfg.total_timesteps // cfg.n_envs, cfg.learning_starts   # updates; random-action steps
+    (12000, 1000)
     """
 
     total_timesteps: int = 12_000
@@ -85,7 +90,15 @@ class SACConfig:
 class SACHyperparams(NamedTuple):
     """The floats of SAC one may sweep: learning_rate (all three Adams, > 0), gamma
     ([0, 1]), tau (Polyak rate, [0, 1]), alpha (initial temperature, the fixed one
-    without autotune, > 0)."""
+    without autotune, > 0).
+
+    >>> from jaxphys.rl import SACHyperparams
+    >>> hp = SACHyperparams()
+    >>> hp.tau, hp.alpha
+    (0.005, 1.0)
+    >>> hp._replace(alpha=0.2).alpha               # a fixed temperature (autotune=False)
+    0.2
+    """
 
     learning_rate: Any = 1e-3
     gamma: Any = 0.99
@@ -98,7 +111,16 @@ SPECS = {"learning_rate": RATE, "gamma": UNIT, "tau": UNIT, "alpha": RATE}
 
 class SACParams(NamedTuple):
     """Fields: actor, critic (twin Q: leading axis 2 on every leaf), target_critic
-    (Polyak average of critic), log_alpha (float32 scalar, log temperature)."""
+    (Polyak average of critic), log_alpha (float32 scalar, log temperature).
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl import SACParams
+    >>> twin = {"w": jnp.zeros((2, 3))}                 # leading axis 2: Q_1 and Q_2
+    >>> p = SACParams(actor={"w": jnp.zeros(3)}, critic=twin, target_critic=twin,
+    ...               log_alpha=jnp.log(jnp.float32(0.2)))
+    >>> p.critic["w"].shape, round(float(jnp.exp(p.log_alpha)), 4)     # α = 0.2
+    ((2, 3), 0.2)
+    """
 
     actor: Any
     critic: Any
@@ -128,6 +150,13 @@ class SACState(NamedTuple):
         target_critic: the target critics' parameters.
         buffer: the replay buffer of :class:`~jaxphys.rl.Transition` (actions in [-1, 1]).
         runner: the environments. hparams: the :class:`SACHyperparams`.
+
+    ``agent.init(key)`` of :func:`~jaxphys.rl.make_sac` returns one; ``state.params``
+    gathers the parameters into a :class:`SACParams`.
+
+    >>> from jaxphys.rl import SACState
+    >>> SACState._fields
+    ('step', 'actor', 'critic', 'log_alpha', 'target_critic', 'buffer', 'runner', 'hparams')
     """
 
     step: jax.Array
@@ -154,6 +183,19 @@ def tanh_gaussian_sample(key: jax.Array, mean: jax.Array, log_std: jax.Array
     :math:`\log(1 - \tanh^2 u) = 2(\log 2 - u - \mathrm{softplus}(-2u))` (stable for large |u|).
 
     Shapes: ``mean``, ``log_std`` (..., d) -> ``(a (..., d), log_prob (...))``.
+
+    >>> import jax, jax.numpy as jnp, numpy as np
+    >>> from jaxphys.rl import tanh_gaussian_sample
+    >>> mean, log_std = jnp.zeros((3, 2)), jnp.zeros((3, 2))    # 3 draws of a 2-d action
+    >>> sample = jax.jit(tanh_gaussian_sample)           # one compile, as inside a policy
+    >>> a, logp = sample(jax.random.key(0), mean, log_std)
+    >>> a, logp = np.asarray(a), np.asarray(logp)
+    >>> a.shape, logp.shape, bool(np.all(np.abs(a) < 1))
+    ((3, 2), (3,), True)
+    >>> u = np.arctanh(a)                    # by hand: N(u; 0, 1) and the change of variables
+    >>> by_hand = np.sum(-0.5 * u**2 - 0.5 * np.log(2 * np.pi) - np.log(1 - a**2), axis=-1)
+    >>> bool(np.allclose(logp, by_hand, atol=1e-4))
+    True
     """
     std = jnp.exp(log_std)
     u = mean + std * jax.random.normal(key, mean.shape, mean.dtype)
@@ -201,7 +243,17 @@ class SACCriticMLP(nn.Module):
 
 def make_sac(env: Any, env_params: Any = None, config: SACConfig = SACConfig(), *,
              network: Any = None) -> Agent:
-    """Build the SAC :class:`~jaxphys.rl.Agent` (module docstring)."""
+    """Build the SAC :class:`~jaxphys.rl.Agent` (module docstring).
+
+    >>> from jaxphys.rl import SACConfig, make_sac
+    >>> from jaxphys.rl.envs import Pendulum
+    >>> cfg = SACConfig(total_timesteps=400, learning_starts=100, batch_size=8, hidden=(8,))
+    >>> agent = make_sac(Pendulum(), None, cfg)      # built, not trained
+    >>> agent.name, agent.n_updates                  # one environment step per update
+    ('sac', 400)
+    >>> type(agent.network).__name__                 # default actor and critic MLPs
+    'ActorCritic'
+    """
     config = check_config_type(config, SACConfig)
     for name in ("total_timesteps", "n_envs", "buffer_size", "batch_size", "gradient_steps"):
         as_int(getattr(config, name), f"config.{name}", minimum=1)

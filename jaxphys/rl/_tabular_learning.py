@@ -68,6 +68,12 @@ class QLearningConfig:
     ``"count_bonus"``), lr_schedule (``"constant"``, ``"step"``, ``"visits"``), eval_every
     (0: no evaluation; else evaluate the greedy policy every so many steps),
     eval_episodes, eval_max_steps.
+
+    Example:
+        >>> from jaxphys.rl import QLearningConfig
+        >>> cfg = QLearningConfig(n_steps=2000, exploration="count_bonus", lr_schedule="visits")
+        >>> cfg.n_steps, cfg.exploration, cfg.lr_schedule, cfg.eval_every   # 0: no evaluation
+        (2000, 'count_bonus', 'visits', 0)
     """
 
     n_steps: int = 10_000
@@ -81,7 +87,17 @@ class QLearningConfig:
 class QLearningHyperparams(NamedTuple):
     """The floats of Q-learning one may sweep: learning_rate α₀ ((0, 1]), gamma ([0, 1)),
     lr_decay (≥ 0), lr_power ω ([0, 1]), epsilon ([0, 1]), kappa (bonus scale, ≥ 0),
-    initial_q (the table's initial value)."""
+    initial_q (the table's initial value).
+
+    Example:
+        >>> from jaxphys.rl import QLearningHyperparams
+        >>> hp = QLearningHyperparams()
+        >>> hp.learning_rate, hp.gamma, hp.epsilon
+        (0.1, 0.99, 0.1)
+        >>> hp._replace(epsilon=1.0, initial_q=1.0)   # pure exploration, optimistic start
+        QLearningHyperparams(learning_rate=0.1, gamma=0.99, lr_decay=0.0, lr_power=1.0,
+                             epsilon=1.0, kappa=1.0, initial_q=1.0)
+    """
 
     learning_rate: Any = 0.1
     gamma: Any = 0.99
@@ -105,6 +121,18 @@ class TabularState(NamedTuple):
         visits: (S, A) or (S,) int32 update counts.
         runner: one environment (``n_envs = 1``).
         hparams: the hyperparameters.
+
+    Example (the fresh state of Q-learning on Géron's MDP, whose s1 lacks a1 and s2 has
+    only a1: unavailable actions hold −∞):
+        >>> import jax
+        >>> from jaxphys.rl import TabularState, make_q_learning
+        >>> from jaxphys.rl.envs import three_state_mdp
+        >>> agent = make_q_learning(three_state_mdp())
+        >>> state = agent.init(jax.random.key(0), agent.default_hparams)
+        >>> isinstance(state, TabularState), int(state.step), int(state.visits.sum())
+        (True, 0, 0)
+        >>> state.q_values.tolist()
+        [[0.0, 0.0, 0.0], [0.0, -inf, 0.0], [-inf, 0.0, -inf]]
     """
 
     step: jax.Array
@@ -125,7 +153,16 @@ class TabularState(NamedTuple):
 
 
 def random_argmax(key: jax.Array, values: jax.Array, mask: jax.Array) -> jax.Array:
-    """int32 index of a maximal ``values[i]`` with ``mask[i]``, ties broken uniformly."""
+    """int32 index of a maximal ``values[i]`` with ``mask[i]``, ties broken uniformly.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import random_argmax
+    >>> values, mask = jnp.array([1.0, 3.0, 3.0]), jnp.array([True, True, True])
+    >>> sorted({int(random_argmax(jax.random.key(i), values, mask)) for i in range(10)})
+    [1, 2]
+    >>> int(random_argmax(jax.random.key(0), values, jnp.array([True, True, False])))
+    1
+    """
     v = jnp.where(mask, values, -jnp.inf)
     best = jnp.logical_and(v >= jnp.max(v), mask)
     return jax.random.categorical(key, jnp.where(best, 0.0, -jnp.inf)).astype(jnp.int32)
@@ -141,14 +178,32 @@ def action_mask_fn(env: Any, params: Any) -> Callable[[jax.Array], jax.Array]:
 
 def greedy_policy(env: Any, env_params: Any, q_values: jax.Array) -> Callable:
     """``policy(key, obs) -> action``: greedy in ``q_values`` over available actions,
-    random among ties (for :func:`jaxphys.rl.evaluate`)."""
+    random among ties (for :func:`jaxphys.rl.evaluate`).
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxphys.rl import greedy_policy
+    >>> from jaxphys.rl.envs import three_state_mdp
+    >>> env = three_state_mdp()                    # a1 is not available in s1
+    >>> q = jnp.array([[0.0, 0.0, 1.0], [0.0, 5.0, 1.0], [0.0, 0.0, 0.0]])
+    >>> act = greedy_policy(env, env.default_params(), q)
+    >>> [int(act(jax.random.key(0), s)) for s in jnp.arange(3)]   # s1: best available: a2
+    [2, 2, 1]
+    """
     mask = action_mask_fn(env, env_params)
     return lambda key, obs: random_argmax(key, q_values[obs], mask(obs))
 
 
 def evaluations(metrics: dict, name: str = "eval_success") -> np.ndarray:
     """The entries of ``metrics[name]`` at the evaluation steps (the finite ones), leading
-    (seed) axes kept: ``(..., n_evals)``."""
+    (seed) axes kept: ``(..., n_evals)``.
+
+    >>> import numpy as np
+    >>> from jaxphys.rl import evaluations
+    >>> metrics = {"eval_success": np.array([[np.nan, 0.5, np.nan, 1.0],     # 2 seeds,
+    ...                                      [np.nan, 0.0, np.nan, 0.75]])}  # eval_every=2
+    >>> evaluations(metrics).tolist()
+    [[0.5, 1.0], [0.0, 0.75]]
+    """
     values = np.asarray(metrics[name])
     columns = np.isfinite(values.reshape(-1, values.shape[-1])).all(axis=0)
     return values[..., columns]
@@ -253,6 +308,15 @@ def make_q_learning(env: Any, env_params: Any = None, config: QLearningConfig = 
     """Build the tabular Q-learning :class:`~jaxphys.rl.Agent` (module docstring).
 
     ``state.q_values`` is −∞ on the actions the environment marks unavailable.
+
+    >>> from jaxphys.rl import QLearningConfig, make_q_learning
+    >>> from jaxphys.rl.envs import GridWorld
+    >>> env = GridWorld(["S.G"])
+    >>> agent = make_q_learning(env, None, QLearningConfig(n_steps=300))   # not trained
+    >>> agent.name, agent.n_updates, agent.network     # one update per environment step
+    ('q_learning', 300, None)
+    >>> agent.default_hparams._fields
+    ('learning_rate', 'gamma', 'lr_decay', 'lr_power', 'epsilon', 'kappa', 'initial_q')
     """
     config = check_config_type(config, QLearningConfig)
     check_no_network(network, "Q-learning")
@@ -299,7 +363,15 @@ def make_q_learning(env: Any, env_params: Any = None, config: QLearningConfig = 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TD0Config:
     """Static settings of TD(0): ``policy`` (S, A) probabilities of the policy to evaluate;
-    ``n_steps`` (environment steps); ``lr_schedule`` (as Q-learning, with N(s))."""
+    ``n_steps`` (environment steps); ``lr_schedule`` (as Q-learning, with N(s)).
+
+    Example:
+        >>> from jaxphys.rl import TD0Config, uniform_policy
+        >>> from jaxphys.rl.envs import three_state_mdp
+        >>> cfg = TD0Config(policy=uniform_policy(three_state_mdp().to_mdp()), n_steps=500)
+        >>> cfg.policy.shape, cfg.n_steps, cfg.lr_schedule
+        ((3, 3), 500, 'constant')
+    """
 
     policy: Any
     n_steps: int = 10_000
@@ -308,7 +380,14 @@ class TD0Config:
 
 class TD0Hyperparams(NamedTuple):
     """The floats of TD(0): learning_rate ((0, 1]), gamma ([0, 1)), lr_decay (≥ 0),
-    lr_power ω ([0, 1]), initial_value (the table's initial value)."""
+    lr_power ω ([0, 1]), initial_value (the table's initial value).
+
+    Example:
+        >>> from jaxphys.rl import TD0Hyperparams
+        >>> TD0Hyperparams()
+        TD0Hyperparams(learning_rate=0.05, gamma=0.9, lr_decay=0.0, lr_power=1.0,
+                       initial_value=0.0)
+    """
 
     learning_rate: Any = 0.05
     gamma: Any = 0.9
@@ -328,6 +407,14 @@ def make_td0(env: Any, env_params: Any, config: TD0Config, *, network: Any = Non
     the methods of temporal differences*):
     ``V(s) ← V(s) + α_t [r + γ (1 − terminated) V(s') − V(s)]`` (bootstrapping from the
     last observation at a truncation); α_t as in Q-learning with N(s).
+
+    >>> from jaxphys.rl import TD0Config, make_td0, uniform_policy
+    >>> from jaxphys.rl.envs import three_state_mdp
+    >>> env = three_state_mdp()
+    >>> cfg = TD0Config(policy=uniform_policy(env.to_mdp()), n_steps=1000)
+    >>> agent = make_td0(env, None, cfg)        # estimates V of the uniform policy; not trained
+    >>> agent.name, agent.n_updates, round(float(agent.default_hparams.gamma), 4)
+    ('td0', 1000, 0.9)
     """
     config = check_config_type(config, TD0Config)
     check_no_network(network, "TD(0)")

@@ -56,7 +56,14 @@ __all__ = ["TRPOConfig", "TRPOHyperparams", "TRPOState", "make_trpo", "conjugate
 class TRPOConfig:
     """Static settings of TRPO: total_timesteps, n_envs, n_steps, cg_iters (conjugate
     gradient iterations), backtrack_iters (line-search candidates), vf_iters (critic Adam
-    steps per update), hidden and activation (default networks)."""
+    steps per update), hidden and activation (default networks).
+
+    >>> from jaxphys.rl import TRPOConfig
+    >>> cfg = TRPOConfig()
+    >>> batch = cfg.n_envs * cfg.n_steps                  # 8 × 256 transitions per update
+    >>> batch, cfg.total_timesteps // batch
+    (2048, 48)
+    """
 
     total_timesteps: int = 100_000
     n_envs: int = 8
@@ -70,7 +77,15 @@ class TRPOConfig:
 
 class TRPOHyperparams(NamedTuple):
     """The floats of TRPO one may sweep: max_kl (δ, > 0), damping (β ≥ 0), gamma and
-    gae_lambda ([0, 1]), learning_rate (the critic's Adam, > 0)."""
+    gae_lambda ([0, 1]), learning_rate (the critic's Adam, > 0).
+
+    >>> from jaxphys.rl import TRPOHyperparams
+    >>> hp = TRPOHyperparams()
+    >>> hp.max_kl, hp.damping
+    (0.01, 0.1)
+    >>> hp._replace(max_kl=0.02).max_kl                 # a larger trust region
+    0.02
+    """
 
     max_kl: Any = 0.01
     damping: Any = 0.1
@@ -91,6 +106,14 @@ class TRPOState(NamedTuple):
         actor_params: the policy network's parameters.
         critic: ``jaxphys.core.TrainState`` of the value network and its Adam.
         runner: the environments. hparams: the :class:`TRPOHyperparams`.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.core import TrainState
+    >>> from jaxphys.rl import TRPOHyperparams, TRPOState
+    >>> critic = TrainState.create({"v": jnp.zeros(2)}, "adam")
+    >>> state = TRPOState(jnp.int32(0), {"w": jnp.ones(2)}, critic, None, TRPOHyperparams())
+    >>> state.params.actor["w"].tolist(), state.params.critic["v"].tolist()   # for policy
+    ([1.0, 1.0], [0.0, 0.0])
     """
 
     step: jax.Array
@@ -132,7 +155,15 @@ def conjugate_gradient(matvec, b: jax.Array, n_iters: int) -> jax.Array:
 
 def make_trpo(env: Any, env_params: Any = None, config: TRPOConfig = TRPOConfig(), *,
               network: Any = None) -> Agent:
-    """Build the TRPO :class:`~jaxphys.rl.Agent` (module docstring)."""
+    """Build the TRPO :class:`~jaxphys.rl.Agent` (module docstring).
+
+    >>> from jaxphys.rl import TRPOConfig, make_trpo
+    >>> from jaxphys.rl.envs import CartPole
+    >>> cfg = TRPOConfig(total_timesteps=1024, n_envs=2, n_steps=128, hidden=(8,))
+    >>> agent = make_trpo(CartPole(), None, cfg)       # built, not trained
+    >>> agent.name, agent.n_updates                    # 1024 / (2 envs × 128 steps)
+    ('trpo', 4)
+    """
     config = check_config_type(config, TRPOConfig)
     batch_size, n_updates = check_rollout_config(config, "cg_iters", "backtrack_iters",
                                                  "vf_iters")

@@ -16,8 +16,8 @@ from jaxphys.tour import (_ch01_line_fit, _ch02_classification, _ch03_polynomial
                           _ch12_tabular_rl, _ch13_ppo, _ch14_ising_agent, _ch15_classical,
                           _ch16_ising, _ch17_pinn, _ch18_signal, _ch19_scaling, _ch20_dynamics,
                           _ch21_likelihood_fits, _ch22_gravitational_waves)
-from jaxphys.tour._report import render_report, write_report
-from jaxphys.tour._runner import (DEFAULT_OUT_DIR, Chapter, ChapterResult, ChapterRun,
+from ._report import render_report, write_report
+from ._runner import (DEFAULT_OUT_DIR, Chapter, ChapterResult, ChapterRun,
                                   TourResult, run_tour, select_chapters)
 
 # The registry: every chapter of the tour, in the order it runs.

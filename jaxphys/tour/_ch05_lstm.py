@@ -36,7 +36,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     from jaxphys.core import TrainState, fit
     from jaxphys.data import coupled_oscillator
     from jaxphys.nn import LSTMCell, Recurrent
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     n_train, n_steps_fit, hidden = (256, 400, 32) if quick else (1024, 3000, 64)
     train_key, test_key, init_key, fit_key = jax.random.split(key, 4)
@@ -100,7 +100,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     axes[0].set_title(f"Hidden x₂ from observed x₁ (test set): relative RMSE "
                       f"{metrics['test_rel_rmse_lstm']:.3f} for t ≥ {t[WARMUP]:g}", fontsize=10)
     axes[-1].set_xlabel("time t")
-    finish(fig, fig_pred)
+    save_figure(fig, fig_pred)
 
     fig_loss = out_dir / "ch05_lstm_loss.png"
     plot.plot_loss_curves(res.history, log_y=True, ylabel="MSE",

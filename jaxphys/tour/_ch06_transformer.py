@@ -31,7 +31,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     from jaxphys.core import TrainState, fit
     from jaxphys.data import addition_problems, decode_addition
     from jaxphys.nn import CausalLM, generate
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     n_train, n_test, n_steps = (6000, 1000, 300) if quick else (8000, 2000, 1500)
     data_key, init_key, fit_key, gen_key, sample_key = jax.random.split(key, 5)
@@ -110,7 +110,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title(f"last layer, head {h}", fontsize=9)
         if h == 0:
             ax.set_ylabel("predicting")
-    finish(fig, fig_path)
+    save_figure(fig, fig_path)
 
     metrics = {"test_exact_match": exact, "test_digit_accuracy": digit_acc,
                "test_exact_match_sampled_t1_top3": sampled_exact,

@@ -40,7 +40,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     from jaxphys.nn import (KAN, auto_symbolic, kan_activations, prune, refine_grid,
                             sparsity_penalty, symbolic_formula)
     from jaxphys.plot import plot_curves
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     cfg = SETTINGS[bool(quick)]
     with jax.enable_x64(True):
@@ -113,7 +113,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title(f"layer {l}: node {i} → {j}", fontsize=9)
         ax.legend(fontsize=7)
     fig_edges = out_dir / "ch07_kan_edges.png"
-    finish(fig, fig_edges)
+    save_figure(fig, fig_edges)
 
     # Figure 2: RMSE across grid refinements.
     steps = np.arange(1, len(curve) + 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def _mixture(key, n):
@@ -67,8 +67,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     from jaxphys import classical
     from jaxphys.data import two_moons
-    from jaxphys.generative._flows import NeuralSplineFlow, fit_flow
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.generative import NeuralSplineFlow, fit_flow
+    from jaxphys.plot import new_figure, save_figure
 
     k1, k2, k3, k4, k5, k6, k7, k8, k9 = jax.random.split(key, 9)
     n = 2000 if quick else 10000
@@ -139,8 +139,8 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title(f"{name}: test NLL {nll:.3f}")
     path1 = out_dir / "ch08_density_1d.png"
     path2 = out_dir / "ch08_density_moons.png"
-    finish(fig, path1)
-    finish(fig_m, path2)
+    save_figure(fig, path1)
+    save_figure(fig_m, path2)
     summary = (f"two moons test NLL: flow {metrics['moons_nll_spline']:.3f}, KDE "
                f"{metrics['moons_nll_kde']:.3f}, GMM {metrics['moons_nll_gmm']:.3f}, Gaussian "
                f"{metrics['moons_nll_gaussian']:.3f} (truth ≈ {truth2:.3f}) nats")

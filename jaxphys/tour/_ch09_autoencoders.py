@@ -42,7 +42,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     from jaxphys.generative import (VAE, Autoencoder, elbo, importance_log_likelihood,
                                     interpolate, latent_manifold, sample_prior, train_autoencoder,
                                     train_vae)
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     ds = load_digits()
     x_all = (np.asarray(ds.x).reshape(-1, 64) > 0.5).astype(np.float32)
@@ -81,7 +81,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     _image_row(axes[2], vae_rec[:10], "VAE (2-D)")
     fig.suptitle(f"Reconstructions: AE MSE {ae_mse:.3f}, VAE MSE {vae_mse:.3f}")
     fig_rec = out_dir / "ch09_reconstructions.png"
-    finish(fig, fig_rec)
+    save_figure(fig, fig_rec)
 
     # latent space and manifold picture
     fig = new_figure(figsize=(10, 4.6))
@@ -100,7 +100,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax2.set_yticks([])
     ax2.set_title("Decoder means on a grid of prior quantiles")
     fig_lat = out_dir / "ch09_latent_space.png"
-    finish(fig, fig_lat)
+    save_figure(fig, fig_lat)
 
     # prior samples and interpolation
     samples = np.asarray(sample_prior(sample_key, vae, vae_fit.state.params, 10))
@@ -113,7 +113,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     _image_row(axes[1], path, "0 → 7")
     fig.suptitle("VAE: samples from the prior and a latent interpolation")
     fig_smp = out_dir / "ch09_samples_interpolation.png"
-    finish(fig, fig_smp)
+    save_figure(fig, fig_smp)
 
     metrics = {"ae_test_mse": ae_mse, "vae_test_mse": vae_mse, "vae_test_elbo": test_elbo,
                "vae_test_loglik_is100": test_ll, "independent_pixel_loglik": base_ll,

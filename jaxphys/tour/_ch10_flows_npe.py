@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def run(key, out_dir: Path, quick: bool) -> ChapterResult:
@@ -26,10 +26,9 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.data import two_moons
-    from jaxphys.generative._flows import NeuralSplineFlow, fit_flow
-    from jaxphys.generative._npe import expected_coverage, train_npe
+    from jaxphys.generative import NeuralSplineFlow, expected_coverage, fit_flow, train_npe
     from jaxphys.physics.simulators import damped_oscillator, oscillator_signal, simulate_batch
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     k_tr, k_te, k_fit, k_s, k_sim, k_npe, k_obs, k_post, k_cov, k_val = jax.random.split(key, 10)
     metrics = {}
@@ -58,7 +57,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     a2.set_ylim(-1.0, 1.5)
     a2.set_title("flow samples")
     path1 = out_dir / "ch10_flow_moons.png"
-    finish(fig, path1)
+    save_figure(fig, path1)
 
     # ---- NPE on the oscillator ---------------------------------------------------
     task = damped_oscillator()
@@ -107,7 +106,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax.set_xlabel("credibility level")
     ax.set_ylabel("empirical coverage")
     path2 = out_dir / "ch10_npe_oscillator.png"
-    finish(fig2, path2)
+    save_figure(fig2, path2)
     summary = (f"flow on two moons: test NLL {nll:.3f} nats; NPE oscillator coverage "
                + ", ".join(f"{int(100 * l)}%→{c:.2f}" for l, c in zip(cov.levels, cov.coverage)))
     return ChapterResult(summary=summary, metrics=metrics, figures=[path1, path2])

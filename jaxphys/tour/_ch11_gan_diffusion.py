@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def run(key, out_dir: Path, quick: bool) -> ChapterResult:
@@ -32,13 +32,10 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.data import Standardizer, load_digits, two_moons
-    from jaxphys.generative._c2st import c2st
-    from jaxphys.generative._diffusion import (DiffusionUNet, TimeMLP, ddim_sample, ddpm_sample,
-                                               train_diffusion)
-    from jaxphys.generative._gan import (DCDiscriminator, DCGenerator, MLPDiscriminator,
-                                         MLPGenerator, gan_sample, train_gan)
-    from jaxphys.generative._schedules import make_schedule
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.generative import (DCDiscriminator, DCGenerator, DiffusionUNet, MLPDiscriminator,
+                                    MLPGenerator, TimeMLP, c2st, ddim_sample, ddpm_sample,
+                                    gan_sample, make_schedule, train_diffusion, train_gan)
+    from jaxphys.plot import new_figure, save_figure
 
     keys = jax.random.split(key, 14)
     n_gan, n_diff, n_dcgan, n_unet = (400, 500, 60, 60) if quick else (3000, 3000, 2000, 2000)
@@ -84,7 +81,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title(title, fontsize=9)
         ax.set_aspect("equal")
     fig_2d = out_dir / "ch11_samples_2d.png"
-    finish(fig, fig_2d)
+    save_figure(fig, fig_2d)
 
     # ---- digits: DCGAN and class-conditional diffusion with guidance
     ds = load_digits()
@@ -114,7 +111,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_yticks([])
         ax.set_title(title, fontsize=9)
     fig_dig = out_dir / "ch11_samples_digits.png"
-    finish(fig, fig_dig)
+    save_figure(fig, fig_dig)
 
     metrics = {"gan_modes_covered": modes, "gan_high_quality_fraction": float(near.mean()),
                "ddpm_c2st": float(acc_ddpm), "ddim50_c2st": float(acc_ddim),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 _ARROWS = {0: (0.0, 0.35), 1: (0.35, 0.0), 2: (0.0, -0.35), 3: (-0.35, 0.0)}
 
@@ -60,7 +60,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
     from jaxphys.rl import (QLearningConfig, evaluate, greedy_policy, make_q_learning,
                             q_value_iteration, value_iteration)
     from jaxphys.rl.envs import GridWorld, three_state_mdp
@@ -110,7 +110,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title(f"γ = {g:.2f}: optimal actions ({pol})")
         ax.set_ylabel("Q(s, a)")
     axes[0].legend(fontsize=8)
-    finish(fig, out_dir / "ch12_three_state.png")
+    save_figure(fig, out_dir / "ch12_three_state.png")
 
     # --- the grid world: value iteration vs Q-learning
     grid = GridWorld(slip=0.1, step_reward=-0.01, max_steps=100)
@@ -148,7 +148,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     im = _policy_panel(axes[1], grid, v_learned, q_grid.argmax(-1),
                        f"Q-learning, {grid_steps} steps: max_a Q and greedy policy")
     fig.colorbar(im, ax=axes[1], shrink=0.8)
-    finish(fig, out_dir / "ch12_gridworld.png")
+    save_figure(fig, out_dir / "ch12_gridworld.png")
 
     summary = (f"Q-value iteration: optimal actions (a0, a0, a1) at γ=0.90 and (a0, a2, a1) at "
                f"γ=0.95; Q-learning ({n_steps} steps) max |Q − Q*| "

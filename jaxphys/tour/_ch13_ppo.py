@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def run(key, out_dir: Path, quick: bool) -> ChapterResult:
@@ -26,7 +26,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
     from jaxphys.rl import PPOConfig, evaluate, make_ppo
     from jaxphys.rl.envs import CartPole
 
@@ -66,7 +66,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                  + ", ".join(f"{r:.0f}" for r in final), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    finish(fig, fig_path)
+    save_figure(fig, fig_path)
 
     metrics = {"eval_return_mean": float(final.mean()), "eval_return_min": float(final.min()),
                "random_policy_return": rand, "n_seeds": float(n_seeds),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 
 def run(key, out_dir: Path, quick: bool) -> ChapterResult:
@@ -29,7 +29,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxphys.plot._mpl import new_figure
+    from jaxphys.plot import new_figure
     from jaxphys.rl import DQNConfig, MCTSConfig, make_dqn, mcts_episode
     from jaxphys.rl.envs import IsingChain, enumerate_ising_chain, random_pm_j_couplings
 

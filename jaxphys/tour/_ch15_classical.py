@@ -84,7 +84,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys import classical
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     loaded = _load_digits()
     if loaded is None:
@@ -120,7 +120,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax_tsne.legend(title="digit", markerscale=3, fontsize=8, loc="center left",
                    bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(f"{n} handwritten digits (8×8 pixels, from {source}), coloured by class")
-    fig_maps = finish(fig, out_dir / "ch15_digits_pca_tsne.png")
+    fig_maps = save_figure(fig, out_dir / "ch15_digits_pca_tsne.png")
 
     fig2 = new_figure(figsize=(6.0, 4.2))
     ax = fig2.subplots()
@@ -135,7 +135,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax.set_title(f"PCA of the digits: {k90} components hold 90 % of the variance")
     ax.legend()
     path_var = out_dir / "ch15_pca_variance.png"
-    finish(fig2, path_var)
+    save_figure(fig2, path_var)
     del fig_maps
 
     tree_metrics, tree_fig = _trees(key, out_dir, quick)
@@ -165,7 +165,7 @@ def _trees(key, out_dir: Path, quick: bool):
     from jaxphys.classical import (forest_fit, forest_predict, forest_predict_proba, gb_fit,
                                    gb_predict, gb_predict_proba, tree_fit, tree_predict,
                                    tree_predict_proba)
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     data_key, split_key, forest_key, gb_key = jax.random.split(jax.random.fold_in(key, 1), 4)
     ds = data.gw_triggers(data_key, n=1500 if quick else 4000)
@@ -229,7 +229,7 @@ def _trees(key, out_dir: Path, quick: bool):
     ax.set_title("feature importances")
     fig.suptitle("GW triggers: P(signal) decision regions (black: 0.5) on the test triggers")
     path = out_dir / "ch15_gw_trees.png"
-    finish(fig, path)
+    save_figure(fig, path)
     return metrics, path
 
 

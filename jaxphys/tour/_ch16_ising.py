@@ -150,7 +150,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.physics.ising import T_CRITICAL, onsager_energy, onsager_magnetization
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     mc_key, clf_key = jax.random.split(key)
     L, temps, obs = _monte_carlo(mc_key, quick)
@@ -176,7 +176,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     fig.suptitle(f"2-D Ising model, {L}×{L}: Metropolis + Wolff against Onsager's exact "
                  f"solution ($T_c$ = {tc:.4f}, dashed)")
     path_mc = out_dir / "ch16_ising_onsager.png"
-    finish(fig, path_mc)
+    save_figure(fig, path_mc)
 
     curves, crossings, accs, demo, fss = _classifiers(clf_key, quick)
     fig2 = new_figure(figsize=(11.0 if fss else 6.4, 4.6))
@@ -204,7 +204,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
         ax.set_title("Finite-size extrapolation, $T^*(L) = T_c + a/L$")
         ax.legend(fontsize=8)
     path_clf = out_dir / "ch16_ising_classifier.png"
-    finish(fig2, path_clf)
+    save_figure(fig2, path_clf)
 
     e_ex = np.asarray(onsager_energy(temps))
     largest = max(curves)

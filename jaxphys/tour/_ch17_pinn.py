@@ -32,7 +32,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.physics.pinn import BURGERS_NU, burgers_cole_hopf, relative_l2, solve_burgers
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     cfg = CONFIG[bool(quick)]
     sol = solve_burgers(key, **cfg)
@@ -71,7 +71,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     fig.suptitle(f"Burgers, ν = 0.01/π: relative L2 error {err:.2e} on 256 × 100"
                  + (f" ({added} RAR points added)" if added else ""), fontsize=11)
     fig_path = out_dir / "ch17_pinn_burgers.png"
-    finish(fig, fig_path)
+    save_figure(fig, fig_path)
 
     fig2 = new_figure(figsize=(6.4, 4.0))
     ax = fig2.add_subplot(1, 1, 1)
@@ -86,7 +86,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax.set_ylabel(f"mean squared residual (mean over {cfg['chunk_size']} steps)")
     ax.legend()
     loss_path = out_dir / "ch17_pinn_loss.png"
-    finish(fig2, loss_path)
+    save_figure(fig2, loss_path)
 
     metrics = {"relative_l2_error": err, "max_abs_error": max_err,
                "final_residual_loss": float(residual[-1]),

@@ -39,7 +39,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     from jaxphys.dynamics import (correlation_map, critical_sigma_w2, empirical_correlation_map,
                                   fixed_point_length, mean_field, trainability)
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     emp_key, train_key = jax.random.split(key)
     sw_grid = np.linspace(0.5, 4.0, 24 if quick else 60)
@@ -110,7 +110,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
                     f"{'100' if quick else '600'} Adam steps)")
     ax_tr.legend(loc="upper right")
     path = out_dir / "ch18_order_chaos.png"
-    finish(fig, path)
+    save_figure(fig, path)
 
     metrics = {"critical_sigma_w2_sb_0.05": crit_005, "critical_sigma_w2_sb_0.01": crit_001,
                "empirical_map_max_deviation": max_dev,

@@ -28,7 +28,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     import numpy as np
 
     from jaxphys.dynamics import kan_grid_scaling, polynomial_bias_variance
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     cfg = CONFIG[bool(quick)]
     kan_key, bv_key = jax.random.split(key)
@@ -52,7 +52,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax.set_title("KAN grid scaling on exp(sin πx)")
     ax.legend()
     scaling_path = out_dir / "ch19_kan_grid_scaling.png"
-    finish(fig, scaling_path)
+    save_figure(fig, scaling_path)
 
     fig2 = new_figure(figsize=(6.4, 4.4))
     ax = fig2.add_subplot(1, 1, 1)
@@ -66,7 +66,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
     ax.set_title("Bias–variance: n = 30 noisy samples of sin πx")
     ax.legend(fontsize=8)
     bv_path = out_dir / "ch19_bias_variance.png"
-    finish(fig2, bv_path)
+    save_figure(fig2, bv_path)
 
     total = bv.bias2 + bv.variance + bv.noise
     best = int(np.argmin(bv.test_mse))

@@ -61,7 +61,7 @@ def _trajectory_figure(landscapes, runs, path):
     import numpy as np
 
     from jaxphys.dynamics import loss_surface
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     fig = new_figure(figsize=(11.0, 9.0))
     axes = fig.subplots(2, 2).ravel()
@@ -89,13 +89,13 @@ def _trajectory_figure(landscapes, runs, path):
         ax.set_ylabel(ls.labels[1])
         ax.set_title(f"{ls.name}: {thetas.shape[2] - 1} steps from one of 16 starts")
     axes[0].legend(fontsize=8, loc="lower left", ncol=2)
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _steps_figure(table, n_steps, path):
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     fig = new_figure(figsize=(9.0, 4.2))
     ax = fig.subplots()
@@ -116,13 +116,13 @@ def _steps_figure(table, n_steps, path):
     ax.set_title("Steps to stay within tolerance of a minimum (16 starts)")
     ax.legend(fontsize=8, ncol=4)
     ax.grid(alpha=0.3, axis="y")
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _step_size_figure(thetas, closed, path):
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     fig = new_figure(figsize=(11.0, 4.2))
     left, right = fig.subplots(1, 2)
@@ -145,13 +145,13 @@ def _step_size_figure(thetas, closed, path):
     right.set_title("|θ_t − θ*| = |1 − 2η|^t |θ₀ − θ*|")
     right.legend(fontsize=8)
     left.legend(fontsize=8, loc="upper left")
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _expressiveness_figure(width_res, depth_res, path):
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     fig = new_figure(figsize=(11.0, 4.2))
     left, right = fig.subplots(1, 2)
@@ -178,13 +178,13 @@ def _expressiveness_figure(width_res, depth_res, path):
     right.set_ylabel("test MSE")
     right.set_title(f"Depth at ≈ {int(np.median(depth_res.n_params))} parameters")
     right.grid(alpha=0.3, which="both")
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _double_descent_figure(dd, path):
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
 
     fig = new_figure(figsize=(6.8, 4.4))
     ax = fig.subplots()
@@ -204,7 +204,7 @@ def _double_descent_figure(dd, path):
     ax.set_title(f"Double descent: min-norm random ReLU features, N = {dd.n_train}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    return finish(fig, path)
+    return save_figure(fig, path)
 
 
 def _curriculum_panel(key, quick, path):
@@ -212,7 +212,7 @@ def _curriculum_panel(key, quick, path):
     import jax
     import numpy as np
 
-    from jaxphys.plot._mpl import finish, new_figure
+    from jaxphys.plot import new_figure, save_figure
     from jaxphys.rl import (CurriculumConfig, curriculum_starts, evaluations, make_curriculum,
                             plain_starts, sparse_maze, sweep_axes)
 
@@ -245,7 +245,7 @@ def _curriculum_panel(key, quick, path):
     ax.set_title(f"Sparse reward, goal {nearest}+ moves away: {seeds} seeds each", fontsize=10)
     ax.legend(fontsize=8, loc="center right")
     ax.grid(alpha=0.3)
-    finish(fig, path)
+    save_figure(fig, path)
     return float(succ[:seeds, -1].mean()), float(succ[seeds:, -1].mean()), n_steps
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 # ---- part one: a Gaussian on a histogram -------------------------------------------------
 GAUSS_EDGES = tuple(-4.0 + 0.2 * i for i in range(41))   # 40 bins of 0.2 on [-4, 4]

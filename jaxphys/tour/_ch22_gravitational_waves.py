@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaxphys.tour._runner import Chapter, ChapterResult
+from ._runner import Chapter, ChapterResult
 
 #: Network settings of ``train_gw_npe`` (quick: seconds of training; full: minutes).
 QUICK_NPE = dict(n_simulations=5000, n_basis=32, n_basis_waveforms=500, embedding_width=64,

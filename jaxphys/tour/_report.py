@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from jaxphys.tour._runner import ChapterRun
+    from ._runner import ChapterRun
 
 
 def format_value(value: float) -> str:
@@ -73,7 +73,21 @@ def _link(path: Path, out_dir: Path) -> str:
 
 def render_report(out_dir: Path, runs: Sequence["ChapterRun"], *, total_seconds: float,
                   seed: int, quick: bool, env: dict[str, str] | None = None) -> str:
-    """The Markdown text of the report (figures linked relative to ``out_dir``)."""
+    """The Markdown text of the report (figures linked relative to ``out_dir``).
+
+    >>> from pathlib import Path
+    >>> from jaxphys.tour import Chapter, ChapterResult, ChapterRun, render_report
+    >>> ch = Chapter(1, "pi", "Estimating pi", lambda key, out_dir, quick: None)
+    >>> run = ChapterRun(ch, ChapterResult("pi is about 3.142", {"pi": 3.14159}, []), 2.5, None)
+    >>> env = {"jaxphys": "0.1", "jax": "0.4", "python": "3.11", "platform": "Linux",
+    ...        "backend": "cpu", "devices": "1 x cpu"}
+    >>> text = render_report(Path("out"), [run], total_seconds=2.5, seed=0, quick=True, env=env)
+    >>> for line in text.splitlines():
+    ...     if line.startswith("| 1 |"):     # the chapter table and the metrics table
+    ...         print(line)
+    | 1 | [`pi`](#1-pi) | Estimating pi | 2.5 | pi is about 3.142 |
+    | 1 | pi | pi | 3.142 |
+    """
     env = environment() if env is None else env
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     n_failed = sum(r.error is not None for r in runs)
@@ -125,7 +139,17 @@ def render_report(out_dir: Path, runs: Sequence["ChapterRun"], *, total_seconds:
 
 def write_report(out_dir: Path, runs: Sequence["ChapterRun"], *, total_seconds: float,
                  seed: int, quick: bool) -> Path:
-    """Write ``out_dir/report.md`` (atomically) and return its path."""
+    """Write ``out_dir/report.md`` (atomically) and return its path.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from jaxphys.tour import Chapter, ChapterResult, ChapterRun, write_report
+    >>> ch = Chapter(1, "pi", "Estimating pi", lambda key, out_dir, quick: None)
+    >>> run = ChapterRun(ch, ChapterResult("pi is about 3.142", {"pi": 3.14159}, []), 2.5, None)
+    >>> path = write_report(Path(tempfile.mkdtemp()), [run], total_seconds=2.5, seed=0, quick=True)
+    >>> path.name, "| 1 | pi | pi | 3.142 |" in path.read_text()
+    ('report.md', True)
+    """
     out_dir = Path(out_dir)
     text = render_report(out_dir, runs, total_seconds=total_seconds, seed=seed, quick=quick)
     path = out_dir / "report.md"

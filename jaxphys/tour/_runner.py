@@ -23,6 +23,12 @@ class ChapterResult(NamedTuple):
       summary: one line (no newline) printed after the chapter and shown in the report.
       metrics: ``{name: value}`` of Python floats (or ints), tabulated in the report.
       figures: paths of the PNG files the chapter saved, inside the tour's ``out_dir``.
+
+    >>> from jaxphys.tour import ChapterResult
+    >>> r = ChapterResult(summary="pi is about 3.142 from 10^6 darts",
+    ...                   metrics={"pi": 3.14159, "darts": 1e6}, figures=[])
+    >>> r.metrics["pi"], r.figures
+    (3.14159, [])
     """
 
     summary: str
@@ -39,6 +45,13 @@ class Chapter(NamedTuple):
       title: one-line human title.
       run: ``run(key, out_dir: Path, quick: bool) -> ChapterResult``; ``key`` is a typed
         PRNG key owned by the chapter; ``quick`` asks for a small, fast version.
+
+    >>> from jaxphys.tour import Chapter, ChapterResult
+    >>> def run(key, out_dir, quick):
+    ...     return ChapterResult(summary="one line", metrics={"answer": 42.0}, figures=[])
+    >>> ch = Chapter(number=1, name="answer", title="The answer", run=run)
+    >>> ch.name, ch.run(None, None, True).metrics
+    ('answer', {'answer': 42.0})
     """
 
     number: int
@@ -55,6 +68,13 @@ class ChapterRun(NamedTuple):
       result: its ``ChapterResult``; ``None`` if it raised.
       seconds: wall-clock time of ``chapter.run``.
       error: the formatted traceback if the chapter raised, else ``None``.
+
+    >>> from jaxphys.tour import Chapter, ChapterResult, ChapterRun
+    >>> ch = Chapter(1, "answer", "The answer", lambda key, out_dir, quick: None)
+    >>> ok = ChapterRun(ch, ChapterResult("42", {"answer": 42.0}, []), seconds=0.1, error=None)
+    >>> failed = ChapterRun(ch, result=None, seconds=0.0, error="ValueError: no data")
+    >>> [run.error is None for run in (ok, failed)], ok.result.summary
+    ([True, False], '42')
     """
 
     chapter: Chapter
@@ -71,6 +91,19 @@ class TourResult(NamedTuple):
       report: path of ``report.md``.
       runs: one ``ChapterRun`` per chapter run, in order.
       seconds: total wall-clock time.
+
+    >>> import tempfile
+    >>> from jaxphys.tour import Chapter, ChapterResult, run_tour
+    >>> def ok(key, out_dir, quick):
+    ...     return ChapterResult("fine", {"x": 1.0}, [])
+    >>> def broken(key, out_dir, quick):
+    ...     raise ValueError("no data")
+    >>> chapters = [Chapter(1, "ok", "Works", ok), Chapter(2, "broken", "Fails", broken)]
+    >>> res = run_tour(tempfile.mkdtemp(), chapters=chapters, progress=False, verbose=False)
+    >>> [run.chapter.name for run in res.runs], [run.chapter.name for run in res.failed]
+    (['ok', 'broken'], ['broken'])
+    >>> res.report.name, res.runs[1].error.strip().splitlines()[-1]
+    ('report.md', 'ValueError: no data')
     """
 
     out_dir: Path
@@ -90,6 +123,14 @@ def select_chapters(chapters: Sequence[Chapter], only: str | Sequence[str] | Non
 
     Raises:
       ValueError: naming the unknown chapter and listing the known names.
+
+    >>> from jaxphys.tour import CHAPTERS, select_chapters
+    >>> [c.name for c in select_chapters(CHAPTERS, "3,line-fit")]     # in tour order
+    ['line-fit', 'polynomial']
+    >>> select_chapters(CHAPTERS, "nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: only: unknown chapter 'nope'; known chapters: line-fit, classification, ...
     """
     if only is None:
         return list(chapters)
@@ -147,12 +188,23 @@ def run_tour(out_dir: str | Path = DEFAULT_OUT_DIR, *, quick: bool = False,
     Raises:
       ValueError: for an unknown chapter in ``only``, listing the known names.
       ImportError: if matplotlib (the ``plot`` extra) is not installed.
+
+    A one-chapter tour of your own (``chapters=None`` runs the library's):
+
+    >>> import tempfile
+    >>> from jaxphys.tour import Chapter, ChapterResult, run_tour
+    >>> def darts(key, out_dir, quick):
+    ...     return ChapterResult("counted", {"n": 10.0 if quick else 1e6}, [])
+    >>> res = run_tour(tempfile.mkdtemp(), quick=True, chapters=[Chapter(1, "darts", "D", darts)],
+    ...                progress=False, verbose=False)
+    >>> res.runs[0].result.metrics, res.report.read_text().startswith("# jaxphys tour")
+    ({'n': 10.0}, True)
     """
     import jax
     from tqdm.auto import tqdm
 
     from jaxphys.plot import require_matplotlib
-    from jaxphys.tour._report import write_report
+    from ._report import write_report
 
     if chapters is None:
         from jaxphys.tour import CHAPTERS as chapters

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys.core import LossAux, TrainState, fit, flatten, make_train_step, train_lbfgs
+from jaxphys.core import LossAux, TrainState, fit, flat_optimizer, make_train_step, train_lbfgs
 from jaxphys.nn import MLP
 
 from ._training import TrainerCase
@@ -69,7 +69,7 @@ def _lbfgs_params(key, data):
 
 def _make_lbfgs(key):
     data = _regression_data()
-    state = TrainState.create(_lbfgs_params(key, data), flatten(optax.lbfgs(memory_size=5)))
+    state = TrainState.create(_lbfgs_params(key, data), flat_optimizer(optax.lbfgs(memory_size=5)))
     return make_train_step(_lbfgs_loss, deterministic_loss=True, jit=False), state, data
 
 

@@ -34,6 +34,17 @@ class PPResult(NamedTuple):
         ks_pvalue: (d,) asymptotic Kolmogorov p-values.
         inside: (d,) bool, ``ks_distance < ks_band``.
         n_injections: number of injections.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import PPResult, pp_plot_data
+        >>> pp = pp_plot_data(np.array([[0.1], [0.4], [0.6], [0.9]]), n_grid=5)
+        >>> isinstance(pp, PPResult), pp.n_injections, pp.levels.tolist()
+        (True, 4, [0.0, 0.25, 0.5, 0.75, 1.0])
+        >>> pp.ecdf.tolist()                     # 0, 1, 2, 3, 4 of the 4 levels lie below
+        [[0.0, 0.25, 0.5, 0.75, 1.0]]
+        >>> round(float(pp.ks_distance[0]), 4)   # max |F(x) - x| = 0.25 - 0.1 = 0.15
+        0.15
     """
 
     levels: np.ndarray
@@ -81,7 +92,16 @@ def _binomial_interval(n: int, p: float, confidence: float) -> tuple[float, floa
 
 def kolmogorov_pvalue(distance: float, n: int) -> float:
     r"""Asymptotic p-value of the one-sample KS distance ``D`` for ``n`` points:
-    ``Q(λ) = 2 Σ_{k≥1} (-1)^{k-1} e^{-2k²λ²}``, ``λ = (√n + 0.12 + 0.11/√n) D``."""
+    ``Q(λ) = 2 Σ_{k≥1} (-1)^{k-1} e^{-2k²λ²}``, ``λ = (√n + 0.12 + 0.11/√n) D``.
+
+    Example:
+        >>> from jaxphys.physics.gw import kolmogorov_pvalue
+        >>> n = 100                               # √n + 0.12 + 0.11/√n = 10.131
+        >>> round(kolmogorov_pvalue(1.358 / 10.131, n), 3)   # λ = K_0.05 = 1.358
+        0.05
+        >>> kolmogorov_pvalue(0.0, n)             # the ECDF on the diagonal
+        1.0
+    """
     lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * float(distance)
     if lam < 0.2:
         return 1.0

@@ -34,6 +34,17 @@ class ImportanceResult(NamedTuple):
         sample_efficiency: ``ε = n_eff/n`` in (0, 1].
         log_evidence: ``log Ẑ = logsumexp(log w) - log n``.
         log_evidence_error: the standard error ``sqrt((1 - ε)/(n ε))`` of ``log Ẑ``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import ImportanceResult, importance_weights
+        >>> res = importance_weights(jnp.log(jnp.array([1.0, 3.0])), jnp.zeros(2))  # w = (1, 3)
+        >>> isinstance(res, ImportanceResult), [round(float(w), 4) for w in res.weights]
+        (True, [0.25, 0.75])
+        >>> round(float(res.effective_sample_size), 4)      # 1/(1/16 + 9/16)
+        1.6
+        >>> round(float(res.sample_efficiency), 4), round(float(res.log_evidence), 4)  # log 2
+        (0.8, 0.6931)
     """
 
     log_weights: jax.Array
@@ -85,7 +96,16 @@ def importance_resample(key: jax.Array, samples, weights, n: int) -> jax.Array:
     """``n`` unweighted draws (n, d) from weighted ``samples`` (N, d) by systematic
     resampling (one uniform offset, ``n`` evenly spaced points on the weights' CDF):
     each sample appears ``⌊n w_i⌋`` or ``⌈n w_i⌉`` times, so keep ``n`` well below the
-    effective sample size to avoid many duplicates."""
+    effective sample size to avoid many duplicates.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.physics.gw import importance_resample
+        >>> samples = jnp.array([[10.0], [20.0]])
+        >>> draws = importance_resample(jax.random.key(0), samples, jnp.array([0.25, 0.75]), 8)
+        >>> sorted(draws[:, 0].tolist())          # 8 × (1/4, 3/4): exactly 2 and 6 copies
+        [10.0, 10.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0]
+    """
     check_key(key, "key")
     samples = as_array(samples, "samples", ndim=2)
     weights = as_array(weights, "weights", ndim=1)

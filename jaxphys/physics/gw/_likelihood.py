@@ -31,7 +31,15 @@ from ._psd import NoiseModel, _check_series, complex_inner_product, inner_produc
 
 
 def log_i0(x) -> jax.Array:
-    """``log I₀(x)`` for ``x ≥ 0`` without overflow: ``log(i0e(x)) + x``."""
+    """``log I₀(x)`` for ``x ≥ 0`` without overflow: ``log(i0e(x)) + x``.
+
+    Example:
+        >>> from jaxphys.physics.gw import log_i0
+        >>> round(float(log_i0(0.0)), 4), round(float(log_i0(1.0)), 4)  # I₀(0) = 1, I₀(1) = 1.2661
+        (0.0, 0.2359)
+        >>> round(float(log_i0(1000.0)), 2)   # ≈ x - log(2πx)/2, where I₀ itself overflows
+        995.63
+    """
     x = jnp.asarray(x)
     return jnp.log(jax.scipy.special.i0e(x)) + x
 
@@ -57,7 +65,18 @@ def log_likelihood_ratio(data, template, noise: NoiseModel) -> jax.Array:
 
 def noise_log_likelihood(data, noise: NoiseModel) -> jax.Array:
     r"""``log L(d|0) = -(d|d)/2 - Σ_k log(2π σ_k²)``, the exact Gaussian log density of
-    noise alone (σ_k² = T S_n(f_k)/4, summed as logarithms so that float32 holds it)."""
+    noise alone (σ_k² = T S_n(f_k)/4, summed as logarithms so that float32 holds it).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import make_noise_model, noise_log_likelihood
+        >>> noise = make_noise_model(jnp.array([1.0, 2.0]), 1.0, asd=jnp.array([2.0, 2.0]))
+        >>> noise.sigma.tolist()                          # σ_k = ASD sqrt(T)/2 = 1
+        [1.0, 1.0]
+        >>> d = jnp.array([1.0 + 0j, 0j])                 # (d|d) = 1
+        >>> round(float(noise_log_likelihood(d, noise)), 4)   # -1/2 - 2 log(2π)
+        -4.1758
+    """
     data = _check_series(data, noise, "data")
     w = whiten(data, noise)
     log_sigma = jnp.log(noise.asd) + 0.5 * jnp.log(noise.duration / 4.0)
@@ -86,7 +105,21 @@ def whittle_log_likelihood(data, template, noise: NoiseModel) -> jax.Array:
 def phase_marginalized_log_likelihood_ratio(data, template, noise: NoiseModel) -> jax.Array:
     r"""``log Λ̄ = log I₀(|⟨d, h₀⟩|) - (h₀|h₀)/2``: the likelihood ratio averaged over a
     uniform coalescence phase, for a template ``h₀`` computed at φ_c = 0 (see the
-    module docstring)."""
+    module docstring).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import (make_noise_model,
+        ...                                 phase_marginalized_log_likelihood_ratio)
+        >>> noise = make_noise_model(jnp.array([1.0, 2.0]), 1.0, asd=jnp.array([2.0, 2.0]))
+        >>> h0 = jnp.array([1.0 + 0j, 1j])                # σ_k = 1: (h₀|h₀) = 2
+        >>> for phase in (0.0, 0.7, 2.0):   # d = h₀ e^{iφ}: log I₀(|⟨d, h₀⟩| = 2) - 2/2
+        ...     d = h0 * jnp.exp(1j * phase)     # = log(2.27959) - 1 whatever the phase
+        ...     print(round(float(phase_marginalized_log_likelihood_ratio(d, h0, noise)), 4))
+        -0.176
+        -0.176
+        -0.176
+    """
     _check_pair(data, template, noise)
     z = complex_inner_product(data, template, noise)
     return log_i0(jnp.abs(z)) - 0.5 * inner_product(template, template, noise)

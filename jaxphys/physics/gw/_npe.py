@@ -41,6 +41,11 @@ class GWPosteriorModel(NamedTuple):
         problem: the :class:`GWProblem` it was trained for.
         simulation_time: seconds spent simulating the training set and basis.
         training_time: seconds spent training (compilation included).
+
+    Example (:func:`train_gw_npe` returns one; training is too slow for an example):
+        >>> from jaxphys.physics.gw import GWPosteriorModel
+        >>> GWPosteriorModel._fields
+        ('npe', 'history', 'basis', 'problem', 'simulation_time', 'training_time')
     """
 
     npe: NPE
@@ -130,6 +135,13 @@ def train_gw_npe(key: jax.Array, problem: GWProblem, *, n_simulations: int = 500
       never sees the same noisy strain twice and does not overfit the noise.
     * ``augment=False``: ``n_simulations`` fixed simulations and
       :func:`jaxphys.generative.train_npe`.
+
+    Example (the defaults: training takes minutes, ``tests/test_physics_gw_npe.py`` runs it):
+        >>> import inspect
+        >>> from jaxphys.physics.gw import train_gw_npe
+        >>> defaults = inspect.signature(train_gw_npe).parameters
+        >>> [defaults[k].default for k in ("n_simulations", "n_basis", "n_steps", "augment")]
+        [50000, 64, 5000, True]
     """
     check_key(key, "key")
     n_simulations = as_int(n_simulations, "n_simulations", minimum=10)
@@ -187,7 +199,19 @@ def _features(data, model, name):
 def sample_posterior(key: jax.Array, model: GWPosteriorModel, data, n: int):
     """``n`` samples (n, 4) of ``q(θ|d)`` and their log densities (n,), for one
     observation: a complex strain (n_bins,) or its whitened features (2 n_bins,), or a
-    batch of features (m, 2 n_bins) (then (m, n, 4) and (m, n)). Compiled once per ``n``."""
+    batch of features (m, 2 n_bins) (then (m, n, 4) and (m, n)). Compiled once per ``n``.
+
+    Example (not run: it needs a trained model, minutes of :func:`train_gw_npe`):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.physics.gw import gw_problem, gw_signal, sample_posterior, train_gw_npe
+        >>> problem = gw_problem()
+        >>> model = train_gw_npe(jax.random.key(0), problem, n_steps=500)  # doctest: +SKIP
+        >>> strain = gw_signal(jnp.array([30.0, 0.5, 1000.0, 0.0]), problem)  # doctest: +SKIP
+        >>> samples, log_q = sample_posterior(jax.random.key(1), model, strain,
+        ...                                   2000)      # doctest: +SKIP
+        >>> samples.shape, log_q.shape                    # doctest: +SKIP
+        ((2000, 4), (2000,))
+    """
     check_key(key, "key")
     features = _features(data, model, "data")
     n = as_int(n, "n", minimum=1)
@@ -200,7 +224,23 @@ def sample_posterior(key: jax.Array, model: GWPosteriorModel, data, n: int):
 
 def posterior_log_prob(model: GWPosteriorModel, data, theta) -> jax.Array:
     """``log q(θ_i|d_i)`` (m,) for features ``data`` (m, 2 n_bins) and parameters
-    ``theta`` (m, 4), one posterior per row (compiled)."""
+    ``theta`` (m, 4), one posterior per row (compiled).
+
+    Example (not run: it needs a trained model, minutes of :func:`train_gw_npe`):
+        >>> import jax
+        >>> from jaxphys.physics.gw import (gw_problem, posterior_log_prob,
+        ...                                 prior_log_prob_baseline, simulate_dataset,
+        ...                                 train_gw_npe)
+        >>> problem = gw_problem()
+        >>> model = train_gw_npe(jax.random.key(0), problem, n_steps=500)  # doctest: +SKIP
+        >>> theta, x = simulate_dataset(jax.random.key(1), problem, 500)  # doctest: +SKIP
+        >>> log_q = posterior_log_prob(model, x, theta)   # doctest: +SKIP
+        >>> log_q.shape                                   # doctest: +SKIP
+        (500,)
+        >>> gain = float(log_q.mean()) - prior_log_prob_baseline(model, theta)  # doctest: +SKIP
+        >>> gain > 0                      # nats gained over the prior  # doctest: +SKIP
+        True
+    """
     features = _features(data, model, "data")
     theta = as_array(theta, "theta", ndim=2)
     if features.ndim != 2 or features.shape[0] != theta.shape[0] or theta.shape[1] != 4:
@@ -217,6 +257,20 @@ class ImportanceSampledPosterior(NamedTuple):
         weights: the :class:`ImportanceResult` (normalised weights, ESS, efficiency, and
             ``log_evidence``: the log Bayes factor of signal against noise,
             ``log ∫ p(θ) L(d|θ) dθ - log L(d|0)``, with its standard error).
+
+    Example (built from three samples by hand; :func:`importance_sample_posterior`
+    returns one):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import ImportanceSampledPosterior, importance_weights
+        >>> samples = jnp.array([[30.0, 0.5, 1000.0, 0.0]] * 3)
+        >>> log_q = jnp.zeros(3)
+        >>> log_target = jnp.log(jnp.array([1.0, 3.0, 0.0]))  # the third outside the prior
+        >>> post = ImportanceSampledPosterior(samples, log_q, log_target,
+        ...                                   importance_weights(log_target, log_q))
+        >>> [round(float(w), 4) for w in post.weights.weights]
+        [0.25, 0.75, 0.0]
+        >>> round(float(post.weights.log_evidence), 4)    # log((1 + 3 + 0)/3)
+        0.2877
     """
 
     samples: jax.Array
@@ -228,8 +282,27 @@ class ImportanceSampledPosterior(NamedTuple):
 def importance_sample_posterior(key: jax.Array, model: GWPosteriorModel, strain,
                                 n: int) -> ImportanceSampledPosterior:
     """DINGO-IS for one observed complex strain (n_bins,): ``n`` NPE samples reweighted by
-    the exact phase-marginalised likelihood times the prior (no doctest: it needs a
-    trained model; ``tests/test_physics_gw_npe.py`` runs it)."""
+    the exact phase-marginalised likelihood times the prior (with a trained model:
+    ``tests/test_physics_gw_npe.py`` runs it).
+
+    Example (not run: it needs a trained model, minutes of :func:`train_gw_npe`):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.physics.gw import (colored_noise, distance_for_snr, gw_problem,
+        ...                                 gw_signal, importance_sample_posterior,
+        ...                                 train_gw_npe)
+        >>> problem = gw_problem()
+        >>> model = train_gw_npe(jax.random.key(0), problem, n_steps=500)  # doctest: +SKIP
+        >>> truth = distance_for_snr(jnp.array([32.0, 0.5, 1000.0, 0.01]), 20.0,
+        ...                          problem)                 # doctest: +SKIP
+        >>> strain = gw_signal(truth, problem) + colored_noise(jax.random.key(1),
+        ...                                                    problem.noise)  # doctest: +SKIP
+        >>> post = importance_sample_posterior(jax.random.key(2), model, strain,
+        ...                                    4000)          # doctest: +SKIP
+        >>> post.samples.shape, post.weights.weights.shape   # doctest: +SKIP
+        ((4000, 4), (4000,))
+        >>> 0.0 < float(post.weights.sample_efficiency) <= 1.0   # doctest: +SKIP
+        True
+    """
     check_key(key, "key")
     strain = as_array(strain, "strain", ndim=1)
     _check_series(strain, model.problem.noise, "strain")
@@ -243,6 +316,16 @@ def importance_sample_posterior(key: jax.Array, model: GWPosteriorModel, strain,
 
 def prior_log_prob_baseline(model: GWPosteriorModel, theta) -> float:
     """Mean log prior density of ``theta`` (m, 4): the score of "the prior as the
-    posterior", to compare with the NPE's mean ``log q(θ|d)`` at the true parameters."""
+    posterior", to compare with the NPE's mean ``log q(θ|d)`` at the true parameters.
+
+    Example (only the model's problem, its prior, enters):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import GWPosteriorModel, gw_problem, prior_log_prob_baseline
+        >>> model = GWPosteriorModel(None, {}, None, gw_problem(), 0.0, 0.0)   # no network
+        >>> theta = jnp.array([[30.0, 0.5, 1000.0, 0.0], [30.0, 0.5, 2000.0, 0.0]])
+        >>> # p(θ) = (1/15)(1/0.75)(1/0.1) · 3 D²/(3000³ - 400³); mean log p at D = 1000, 2000
+        >>> round(prior_log_prob_baseline(model, theta), 3)
+        -8.527
+    """
     theta = as_array(theta, "theta", ndim=2)
     return float(np.mean(np.asarray(model.problem.prior.log_prob(theta))))

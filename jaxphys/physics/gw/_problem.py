@@ -147,6 +147,15 @@ class GWProblem(NamedTuple):
         inclination: fixed inclination in rad.
         isco_taper: the fraction of ``f_ISCO`` over which the amplitude rolls off (see
             :func:`taylorf2`; 0 is the hard cut).
+
+    Example:
+        >>> from jaxphys.physics.gw import GWPrior, GWProblem, noise_model
+        >>> problem = GWProblem(noise_model(20.0, 30.0, 1.0), GWPrior(), trigger_time=0.5,
+        ...                     pn_order=3.5, inclination=0.0, isco_taper=0.1)
+        >>> problem.n_bins                                # 20, 21, …, 30 Hz at Δf = 1/T = 1 Hz
+        11
+        >>> problem._fields
+        ('noise', 'prior', 'trigger_time', 'pn_order', 'inclination', 'isco_taper')
     """
 
     noise: NoiseModel
@@ -239,7 +248,20 @@ def apply_extrinsic(re, im, distance, time, phase, problem: GWProblem):
     ``t_c = 0`` and ``φ_c = 0`` to ``distance`` (Mpc), coalescence time ``time`` (s) and
     phase ``phase`` (rad), each (...,): ``h̃ → h̃ (D_ref/D) e^{i(φ - 2πf t_c)}`` exactly
     (the amplitude is ∝ 1/D and the ISCO envelope does not depend on D, t_c, φ).
-    DINGO draws these extrinsic parameters afresh for every training batch."""
+    DINGO draws these extrinsic parameters afresh for every training batch.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import apply_extrinsic, gw_problem
+        >>> problem = gw_problem()                        # 121 bins, 20–80 Hz
+        >>> f = np.asarray(problem.noise.frequencies)
+        >>> re, im = apply_extrinsic(np.ones(121), np.zeros(121), 2000.0, 0.01, 0.3, problem)
+        >>> h = np.asarray(re) + 1j * np.asarray(im)      # twice as far: half the amplitude
+        >>> round(float(abs(h[0])), 4)
+        0.5
+        >>> np.allclose(h, 0.5 * np.exp(1j * (0.3 - 2 * np.pi * f * 0.01)), atol=1e-5)
+        True
+    """
     time, phase = jnp.asarray(time), jnp.asarray(phase)
     f = jnp.reshape(problem.noise.frequencies, (1,) * time.ndim + (-1,))
     angle = phase[..., None] - 2.0 * jnp.pi * time[..., None] * f
@@ -251,7 +273,20 @@ def apply_extrinsic(re, im, distance, time, phase, problem: GWProblem):
 def intrinsic_bank(key: jax.Array, problem: GWProblem, n: int):
     """``n`` intrinsic parameters ``(𝓜, q)`` (n, 2) from the prior and their whitened
     waveforms ``[Re w, Im w]`` (n, 2 n_bins) at the reference distance, ``t_c = 0``,
-    ``φ_c = 0``: the bank that :func:`apply_extrinsic` completes."""
+    ``φ_c = 0``: the bank that :func:`apply_extrinsic` completes.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> from jaxphys.physics.gw import gw_problem, gw_signal, intrinsic_bank, whitened_features
+        >>> problem = gw_problem()                        # 121 bins, 20–80 Hz
+        >>> masses, bank = intrinsic_bank(jax.random.key(0), problem, 3)
+        >>> masses.shape, bank.shape                      # (𝓜, q); [Re w, Im w]
+        ((3, 2), (3, 242))
+        >>> theta = jnp.array([masses[0, 0], masses[0, 1], 1000.0, 0.0])   # D_ref, t_c = 0
+        >>> x = np.asarray(whitened_features(gw_signal(theta, problem), problem))
+        >>> np.allclose(bank[0], x, rtol=1e-4, atol=1e-4 * np.abs(x).max())
+        True
+    """
     check_key(key, "key")
     theta = problem.prior.sample(seed=key, sample_shape=int(n))
     ref = jnp.array([0.0, 0.0, REFERENCE_DISTANCE, 0.0], theta.dtype)
@@ -267,7 +302,16 @@ def _signal(theta, problem, phase):
 
 def whitened_features(strain, problem: GWProblem) -> jax.Array:
     """Real network input (2n,): ``[Re w, Im w]`` of the whitened strain ``w`` (noise:
-    independent standard normals)."""
+    independent standard normals).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import gw_problem, whitened_features
+        >>> problem = gw_problem()                        # 121 bins, 20–80 Hz
+        >>> x = whitened_features(problem.noise.sigma * (1.0 + 2.0j), problem)  # (1 + 2i) σ_k
+        >>> x.shape, [round(float(v), 4) for v in x[::121]]  # Re w_0 = 1, Im w_0 = 2
+        ((242,), [1.0, 2.0])
+    """
     w = whiten(_check_series(strain, problem.noise, "strain"), problem.noise)
     return jnp.concatenate([w.real, w.imag], axis=-1)
 
@@ -299,7 +343,19 @@ def _simulate(key, theta, problem):
 
 
 def simulate_dataset(key: jax.Array, problem: GWProblem, n: int):
-    """``n`` pairs ``θ ~ prior`` (n, 4) and whitened features ``x`` (n, 2·n_bins)."""
+    """``n`` pairs ``θ ~ prior`` (n, 4) and whitened features ``x`` (n, 2·n_bins).
+
+    Example:
+        >>> import jax, numpy as np
+        >>> from jaxphys.physics.gw import gw_problem, simulate_dataset
+        >>> problem = gw_problem()                        # 121 bins, 20–80 Hz
+        >>> theta, x = simulate_dataset(jax.random.key(0), problem, 3)
+        >>> theta.shape, x.shape                          # θ = (𝓜, q, D_L, t_c)
+        ((3, 4), (3, 242))
+        >>> t = np.asarray(theta)
+        >>> bool(np.all((t >= problem.prior.low) & (t <= problem.prior.high)))   # in the prior
+        True
+    """
     check_key(key, "key")
     prior_key, sim_key = jax.random.split(key)
     theta = problem.prior.sample(seed=prior_key, sample_shape=int(n))
@@ -309,7 +365,17 @@ def simulate_dataset(key: jax.Array, problem: GWProblem, n: int):
 
 
 def features_to_strain(features, problem: GWProblem) -> jax.Array:
-    """Inverse of :func:`whitened_features`: complex strain (n,) from (2n,) features."""
+    """Inverse of :func:`whitened_features`: complex strain (n,) from (2n,) features.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import features_to_strain, gw_problem, whitened_features
+        >>> problem = gw_problem()                        # 121 bins, 20–80 Hz
+        >>> x = np.linspace(-1.0, 1.0, 242, dtype=np.float32)   # [Re w, Im w]
+        >>> h = features_to_strain(x, problem)
+        >>> h.shape, np.allclose(whitened_features(h, problem), x, atol=1e-6)
+        ((121,), True)
+    """
     features = as_array(features, "features", ndim=1)
     n = problem.n_bins
     if features.shape[0] != 2 * n:
@@ -356,7 +422,20 @@ def make_log_posterior(data, problem: GWProblem) -> Callable:
 
 
 def distance_for_snr(theta, snr: float, problem: GWProblem) -> jax.Array:
-    """θ with its distance rescaled so that the optimal SNR is ``snr`` (ρ ∝ 1/D_L)."""
+    """θ with its distance rescaled so that the optimal SNR is ``snr`` (ρ ∝ 1/D_L).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import distance_for_snr, gw_problem, gw_signal, optimal_snr
+        >>> problem = gw_problem()
+        >>> theta = jnp.array([30.0, 0.5, 1000.0, 0.0])
+        >>> at_20 = distance_for_snr(theta, 20.0, problem)
+        >>> round(float(optimal_snr(gw_signal(at_20, problem), problem.noise)), 3)
+        20.0
+        >>> at_10 = distance_for_snr(theta, 10.0, problem)   # half the SNR: twice as far
+        >>> round(float(at_10[2] / at_20[2]), 4)
+        2.0
+    """
     theta = _theta(theta, problem)
     rho = optimal_snr(_signal(theta, problem, 0.0), problem.noise)
     out = theta.at[2].set(theta[2] * rho / snr)

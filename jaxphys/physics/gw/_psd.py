@@ -95,6 +95,15 @@ class NoiseModel(NamedTuple):
         asd: (n,) amplitude spectral density ``sqrt(S_n(f_k))`` in 1/sqrt(Hz), positive
             (the one-sided PSD itself, ~10⁻⁴⁷, underflows float32).
         duration: segment length T in s (``Δf = 1/T``), a Python float.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import NoiseModel
+        >>> noise = NoiseModel(jnp.array([10.0, 10.25, 10.5]), jnp.full(3, 1e-23), 4.0)
+        >>> noise.delta_f, f"{noise.psd[0]:.3g}"          # 1/T; S_n = ASD²
+        (0.25, '1e-46')
+        >>> round(float(noise.sigma[0] / noise.asd[0]), 4)  # σ_k = ASD sqrt(T)/2, T = 4 s
+        1.0
     """
 
     frequencies: jax.Array
@@ -158,7 +167,16 @@ def noise_model(f_min: float = 20.0, f_max: float = 128.0, duration: float = 2.0
 def make_noise_model(frequencies, duration: float, *, psd=None, asd=None) -> NoiseModel:
     """A :class:`NoiseModel` from arrays: ``frequencies`` increasing and spaced by
     ``1/duration``, and exactly one of ``psd`` (one-sided, 1/Hz; converted to an ASD in
-    float64 first) or ``asd`` (1/sqrt(Hz)), one finite positive value per frequency."""
+    float64 first) or ``asd`` (1/sqrt(Hz)), one finite positive value per frequency.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import make_noise_model
+        >>> f = np.arange(20.0, 22.0, 0.5)                # 4 bins 1/2 Hz apart: T = 2 s
+        >>> noise = make_noise_model(f, 2.0, psd=np.full(4, 1e-46))
+        >>> noise.frequencies.shape, noise.delta_f, f"{float(noise.asd[0]):.3g}"  # sqrt(S_n)
+        ((4,), 0.5, '1e-23')
+    """
     f = check_frequencies(frequencies)
     check_positive(duration, "duration")
     if (psd is None) == (asd is None):
@@ -183,7 +201,16 @@ def make_noise_model(frequencies, duration: float, *, psd=None, asd=None) -> Noi
 def interpolate_psd(frequencies, psd_frequencies, psd_values) -> np.ndarray:
     """A tabulated one-sided PSD (for example a measured one) interpolated linearly in
     log-log onto ``frequencies`` (float64 NumPy); raises if a frequency lies outside
-    the table's range."""
+    the table's range.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import interpolate_psd
+        >>> table_f = np.array([10.0, 100.0, 1000.0])
+        >>> table_s = 1e-46 * (table_f / 100.0) ** -4      # a power law: a line in log-log
+        >>> (interpolate_psd([20.0, 50.0], table_f, table_s) / 1e-46).round(6)  # (f/100)^-4
+        array([625.,  16.])
+    """
     f = np.asarray(frequencies, np.float64)
     table_f = np.asarray(psd_frequencies, np.float64)
     check_frequencies(f)                                # checks only: keeps float64 values
@@ -230,7 +257,17 @@ def colored_noise(key: jax.Array, noise: NoiseModel) -> jax.Array:
 
 def whiten(strain, noise: NoiseModel) -> jax.Array:
     """Whitened frequency series ``w_k = h̃_k / sqrt(T S_n(f_k)/4)`` (dimensionless,
-    same shape as ``strain``, whose last axis must match the noise model's bins)."""
+    same shape as ``strain``, whose last axis must match the noise model's bins).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import make_noise_model, whiten
+        >>> noise = make_noise_model(jnp.array([10.0, 11.0]), 1.0, asd=jnp.array([2.0, 4.0]))
+        >>> noise.sigma.tolist()                          # ASD sqrt(T)/2 with T = 1 s
+        [1.0, 2.0]
+        >>> whiten(jnp.array([2.0 + 2j, 2.0 + 0j]), noise).tolist()
+        [(2+2j), (1+0j)]
+    """
     strain = _check_series(strain, noise, "strain")
     return strain / jnp.broadcast_to(noise.sigma, strain.shape)
 
@@ -245,13 +282,36 @@ def _whiten_pair(a, b, noise):
 def inner_product(a, b, noise: NoiseModel) -> jax.Array:
     r"""Noise-weighted inner product ``(a|b) = 4Δf Re Σ_k a_k b_k^*/S_n(f_k)`` over the
     last axis, computed as ``Re Σ_k w_{a,k} w_{b,k}^*`` of the whitened series (the
-    PSD itself underflows float32)."""
+    PSD itself underflows float32).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import inner_product, make_noise_model
+        >>> noise = make_noise_model(jnp.array([1.0, 2.0]), 1.0, asd=jnp.array([2.0, 2.0]))
+        >>> a = jnp.array([1.0 + 0j, 2j])                 # σ_k = 1: (a|a) = Σ|a_k|² = 1 + 4
+        >>> round(float(inner_product(a, a, noise)), 4)
+        5.0
+        >>> louder = make_noise_model(noise.frequencies, 1.0, asd=2 * noise.asd)
+        >>> round(float(inner_product(a, a, louder)), 4)  # twice the ASD: a quarter
+        1.25
+    """
     wa, wb = _whiten_pair(a, b, noise)
     return jnp.sum((wa * jnp.conj(wb)).real, axis=-1)
 
 
 def complex_inner_product(a, b, noise: NoiseModel) -> jax.Array:
-    r"""``⟨a, b⟩ = 4Δf Σ_k a_k b_k^*/S_n(f_k)`` (complex; its real part is ``(a|b)``)."""
+    r"""``⟨a, b⟩ = 4Δf Σ_k a_k b_k^*/S_n(f_k)`` (complex; its real part is ``(a|b)``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import complex_inner_product, inner_product, make_noise_model
+        >>> noise = make_noise_model(jnp.array([1.0, 2.0]), 1.0, asd=jnp.array([2.0, 2.0]))
+        >>> a, b = jnp.array([1j, 2.0 + 0j]), jnp.array([1.0 + 0j, 1.0 + 0j])  # σ_k = 1
+        >>> complex(complex_inner_product(a, b, noise))   # Σ a_k b_k^* = i + 2
+        (2+1j)
+        >>> float(inner_product(a, b, noise))             # its real part
+        2.0
+    """
     wa, wb = _whiten_pair(a, b, noise)
     return jnp.sum(wa * jnp.conj(wb), axis=-1)
 
@@ -273,7 +333,20 @@ def optimal_snr(signal, noise: NoiseModel) -> jax.Array:
 def matched_filter_snr(data, template, noise: NoiseModel, *, maximize_phase: bool = False):
     r"""Matched-filter SNR ``(d|h)/sqrt((h|h))``, or with ``maximize_phase`` its maximum
     over a constant phase of the template, ``|⟨d, h⟩|/sqrt((h|h))``. For ``d = h + n``
-    the first is distributed as N(ρ_opt, 1)."""
+    the first is distributed as N(ρ_opt, 1).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import make_noise_model, matched_filter_snr
+        >>> noise = make_noise_model(jnp.array([1.0, 2.0]), 1.0, asd=jnp.array([2.0, 2.0]))
+        >>> h = jnp.array([3.0 + 0j, 4.0 + 0j])           # σ_k = 1: ρ_opt = sqrt(9 + 16)
+        >>> round(float(matched_filter_snr(h, h, noise)), 4)
+        5.0
+        >>> d = 1j * h                                    # the signal a quarter cycle later
+        >>> (round(float(matched_filter_snr(d, h, noise)), 4),
+        ...  round(float(matched_filter_snr(d, h, noise, maximize_phase=True)), 4))
+        (0.0, 5.0)
+    """
     norm = jnp.sqrt(inner_product(template, template, noise))
     if maximize_phase:
         return jnp.abs(complex_inner_product(data, template, noise)) / norm
@@ -284,7 +357,18 @@ def to_time_domain(series, noise: NoiseModel, sample_rate: float | None = None):
     r"""Inverse Fourier transform of a frequency series given on the noise model's bins
     (zero outside them) to a real time series of T seconds: ``(times (m,), values
     (..., m))``, the inverse of ``X_k = Δt DFT(x)_k``. ``sample_rate`` (Hz) defaults to
-    the smallest power of two above twice the top frequency."""
+    the smallest power of two above twice the top frequency.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import noise_model, to_time_domain
+        >>> noise = noise_model()                         # 20–128 Hz, T = 2 s: 217 bins
+        >>> series = np.zeros(217, np.complex64)
+        >>> series[60] = 1.0                              # X(50 Hz) = T/2
+        >>> t, x = to_time_domain(series, noise)          # 512 Hz: a power of two above 2·128 Hz
+        >>> t.shape, np.allclose(x, np.cos(2 * np.pi * 50.0 * np.asarray(t)), atol=1e-4)
+        ((1024,), True)
+    """
     series = _check_series(series, noise, "series")
     t = noise.duration
     if sample_rate is None:

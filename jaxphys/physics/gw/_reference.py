@@ -24,6 +24,17 @@ class ReferencePosterior(NamedTuple):
         acceptance_rate: mean acceptance of the stretch moves.
         converged: ``max R̂ < rhat_threshold`` and ``min ESS > min_ess``.
         wall_time: seconds from the call to the last sample (compilation included).
+
+    Example (the fields filled from independent draws, without running the sampler):
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import ReferencePosterior, effective_sample_size, split_rhat
+        >>> chains = np.random.default_rng(0).normal(size=(16, 25, 4))   # 16 walkers, θ (4,)
+        >>> rhat, ess = split_rhat(chains), effective_sample_size(chains)
+        >>> ref = ReferencePosterior(chains.reshape(-1, 4), rhat, ess, acceptance_rate=0.4,
+        ...                          converged=bool(rhat.max() < 1.01 and ess.min() > 1000),
+        ...                          wall_time=0.0)
+        >>> ref.samples.shape, ref.converged              # 400 draws: ESS < 1000
+        ((400, 4), False)
     """
 
     samples: np.ndarray

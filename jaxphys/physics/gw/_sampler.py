@@ -35,6 +35,14 @@ class EnsembleState(NamedTuple):
     """Fields:
         positions: (W, d) walker positions.
         log_probs: (W,) their log densities.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import EnsembleState
+        >>> walkers = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])  # W = 4, d = 2
+        >>> state = EnsembleState(walkers, -0.5 * jnp.sum(walkers ** 2, axis=1))  # N(0, I)
+        >>> state.positions.shape, state.log_probs.tolist()
+        ((4, 2), [-0.5, -0.5, -1.0, -2.0])
     """
 
     positions: jax.Array
@@ -44,6 +52,13 @@ class EnsembleState(NamedTuple):
 class EnsembleInfo(NamedTuple):
     """Fields:
         accepted: (W,) bool, which walkers moved in this step.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import EnsembleInfo
+        >>> info = EnsembleInfo(accepted=jnp.array([True, False, True, True]))
+        >>> float(info.accepted.mean())                   # this sweep's acceptance rate
+        0.75
     """
 
     accepted: jax.Array
@@ -55,6 +70,17 @@ class EnsembleResult(NamedTuple):
         log_probs: (n_kept, W) their log densities.
         acceptance_rate: (W,) fraction of accepted moves per walker over all steps.
         final_state: the :class:`EnsembleState` after the last step (to continue).
+
+    Example (filled by hand with 3 kept steps of 4 walkers in 1-D; :func:`ensemble_sample`
+    returns one):
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import EnsembleResult, EnsembleState
+        >>> samples = np.arange(12.0).reshape(3, 4, 1)      # (n_kept, W, d)
+        >>> res = EnsembleResult(samples, -0.5 * samples[..., 0] ** 2, np.full(4, 0.5),
+        ...                      EnsembleState(samples[-1], -0.5 * samples[-1, :, 0] ** 2))
+        >>> chains = np.swapaxes(res.samples, 0, 1)       # walkers as chains: (W, n_kept, d)
+        >>> chains.shape, chains[1, :, 0].tolist()        # walker 1 at steps 1, 2, 3
+        ((4, 3, 1), [1.0, 5.0, 9.0])
     """
 
     samples: jax.Array
@@ -65,7 +91,16 @@ class EnsembleResult(NamedTuple):
 
 def ensemble_init(positions, log_prob_fn: Callable) -> EnsembleState:
     """State for walkers at ``positions`` (W, d); W even, ≥ 2(d+1) recommended;
-    every walker must have a finite log density."""
+    every walker must have a finite log density.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.physics.gw import ensemble_init
+        >>> log_p = lambda x: -0.5 * jnp.sum(x ** 2)        # N(0, I)
+        >>> walkers = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+        >>> ensemble_init(walkers, log_p).log_probs.tolist()   # -|x|²/2
+        [-0.5, -0.5, -1.0, -2.0]
+    """
     positions = as_array(positions, "positions", ndim=2)
     w = positions.shape[0]
     if w < 4 or w % 2:
@@ -94,7 +129,25 @@ def _half_move(key, movers, movers_lp, others, log_prob_fn, stretch):
 def ensemble_step(key: jax.Array, state: EnsembleState, log_prob_fn: Callable,
                   stretch=2.0) -> tuple[EnsembleState, EnsembleInfo]:
     """One sweep: the first half of the walkers moves against the second, then the
-    second against the updated first. Pure and jittable."""
+    second against the updated first. Pure and jittable.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> from jaxphys.physics.gw import ensemble_init, ensemble_step
+        >>> log_p = lambda x: -0.5 * jnp.sum(x ** 2)
+        >>> walkers = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+        >>> state = ensemble_init(walkers, log_p)
+        >>> step = jax.jit(ensemble_step, static_argnums=2)   # pure: jit it (log_p static)
+        >>> new, info = step(jax.random.key(0), state, log_p)
+        >>> new.positions.shape, info.accepted.shape
+        ((4, 2), (4,))
+        >>> x = np.asarray(new.positions)
+        >>> moved = np.any(x != np.asarray(state.positions), axis=1)
+        >>> bool(np.all(moved == np.asarray(info.accepted)))   # rejected walkers stay put
+        True
+        >>> np.allclose(new.log_probs, -0.5 * np.sum(x ** 2, axis=1))   # match the positions
+        True
+    """
     half = state.positions.shape[0] // 2
     first_key, second_key = jax.random.split(key)
     first, first_lp, acc_first = _half_move(first_key, state.positions[:half],
@@ -202,7 +255,19 @@ def split_rhat(chains, *, rank_normalize: bool = True) -> np.ndarray:
     ``V̂⁺ = (n-1)/n W + B/n`` (Gelman et al. 2013, BDA3 §11.4). With ``rank_normalize``
     (the default) on the normal scores of the pooled ranks, and the larger of that and
     the same for the folded draws ``|x - median|`` (Vehtari et al. 2021, §4). ≈ 1 at
-    convergence; 1.01 is the usual threshold. Returns (d,)."""
+    convergence; 1.01 is the usual threshold. Returns (d,).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import split_rhat
+        >>> mixed = np.random.default_rng(0).normal(size=(16, 1000, 2))  # 16 chains, d = 2
+        >>> split_rhat(mixed).round(2)
+        array([1., 1.])
+        >>> stuck = mixed.copy()
+        >>> stuck[8:] += 3.0                              # half the chains elsewhere
+        >>> bool(np.all(split_rhat(stuck) > 1.1))
+        True
+    """
     x = _split(_chains(chains, "chains"))
     if not rank_normalize:
         return _rhat(x)
@@ -229,7 +294,19 @@ def effective_sample_size(chains) -> np.ndarray:
 
     with the multi-chain autocorrelation ``ρ̂_t`` (Stan; Vehtari et al. 2021, eqs. 10–11),
     summed over pairs ``ρ̂_{2k} + ρ̂_{2k+1}`` while positive and made monotone (Geyer
-    1992's initial monotone sequence). Returns (d,)."""
+    1992's initial monotone sequence). Returns (d,).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxphys.physics.gw import effective_sample_size
+        >>> rng = np.random.default_rng(0)
+        >>> a, x = 0.5, np.zeros((4, 2000))               # 4 AR(1) chains x_t = a x_{t-1} + ε_t
+        >>> for t in range(1, 2000):
+        ...     x[:, t] = a * x[:, t - 1] + rng.normal(size=4)
+        >>> ess = effective_sample_size(x)[0]             # N (1 - a)/(1 + a) = 8000/3 ≈ 2667
+        >>> bool(2300 < ess < 3000)
+        True
+    """
     x = _chains(chains, "chains")
     m, n, d = x.shape
     out = np.empty(d)

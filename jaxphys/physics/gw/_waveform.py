@@ -60,6 +60,15 @@ class Polarizations(NamedTuple):
     Fields:
         plus: (n,) complex ``h̃₊(f)`` in s.
         cross: (n,) complex ``h̃ₓ(f)`` in s.
+
+    Example:
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxphys.physics.gw import Polarizations, taylorf2
+        >>> pol = taylorf2(jnp.linspace(20.0, 60.0, 5), 20.0, 0.5, 400.0)  # face-on, ι = 0
+        >>> isinstance(pol, Polarizations), pol._fields
+        (True, ('plus', 'cross'))
+        >>> np.allclose(pol.cross, -1j * np.asarray(pol.plus))  # circular: h̃ₓ = -i h̃₊ at ι = 0
+        True
     """
 
     plus: jax.Array
@@ -67,12 +76,26 @@ class Polarizations(NamedTuple):
 
 
 def symmetric_mass_ratio(mass_ratio):
-    """``η = q/(1+q)²`` for ``q = m₂/m₁`` (η = 1/4 for equal masses)."""
+    """``η = q/(1+q)²`` for ``q = m₂/m₁`` (η = 1/4 for equal masses).
+
+    Example:
+        >>> from jaxphys.physics.gw import symmetric_mass_ratio
+        >>> symmetric_mass_ratio(1.0), round(symmetric_mass_ratio(0.5), 4)  # m₁m₂/M²: 2/9
+        (0.25, 0.2222)
+    """
     return mass_ratio / (1.0 + mass_ratio) ** 2
 
 
 def total_mass(chirp_mass, mass_ratio):
-    """Total mass ``M = 𝓜 η^{-3/5}`` (same units as ``chirp_mass``)."""
+    """Total mass ``M = 𝓜 η^{-3/5}`` (same units as ``chirp_mass``).
+
+    Example:
+        >>> from jaxphys.physics.gw import total_mass
+        >>> m1, m2 = 30.0, 20.0
+        >>> chirp = (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2   # 𝓜 = (m₁m₂)^{3/5}/M^{1/5}
+        >>> round(total_mass(chirp, m2 / m1), 6)          # back to m₁ + m₂
+        50.0
+    """
     return chirp_mass * symmetric_mass_ratio(mass_ratio) ** (-0.6)
 
 
@@ -111,7 +134,17 @@ def _check_order(pn_order) -> int:
 
 def check_frequencies(frequencies, name: str = "frequencies") -> jax.Array:
     """A rank-1 array of finite, positive, strictly increasing frequencies (checked on
-    concrete values; returned as an array)."""
+    concrete values; returned as an array).
+
+    Example:
+        >>> from jaxphys.physics.gw import check_frequencies
+        >>> check_frequencies([20.0, 20.5, 21.0]).shape
+        (3,)
+        >>> check_frequencies([20.0, 19.5])
+        Traceback (most recent call last):
+        ...
+        ValueError: frequencies: expected strictly increasing frequencies, got f[0] = 20.0 ...
+    """
     f = as_array(frequencies, name, ndim=1)
     if f.shape[0] < 1:
         raise ValueError(f"{name}: expected at least one frequency, got an empty array")
@@ -200,7 +233,18 @@ def _phase(f, f_third, log_f, chirp_mass, mass_ratio, coalescence_time, coalesce
 
 def newtonian_amplitude(frequencies, chirp_mass, luminosity_distance) -> jax.Array:
     r"""``|h̃(f)| = sqrt(5/24) π^{-2/3} (G𝓜/c³)^{5/6} f^{-7/6} c/D_L`` in s (face-on,
-    optimally oriented: the amplitude of ``h̃₊`` at ι = 0), (n,)."""
+    optimally oriented: the amplitude of ``h̃₊`` at ι = 0), (n,).
+
+    Example:
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxphys.physics.gw import newtonian_amplitude, taylorf2
+        >>> f = jnp.linspace(20.0, 60.0, 5)              # 20, 30, 40, 50, 60 Hz
+        >>> amp = newtonian_amplitude(f, 20.0, 400.0)
+        >>> round(float(amp[2] / amp[0]), 4)              # f^{-7/6}: 2^{-7/6}
+        0.4454
+        >>> np.allclose(amp, np.abs(taylorf2(f, 20.0, 0.5, 400.0).plus))  # below the ISCO
+        True
+    """
     f = jnp.asarray(frequencies)
     return _amplitude_prefactor(chirp_mass, luminosity_distance) * f ** (-7.0 / 6.0)
 
@@ -284,5 +328,16 @@ def _taylorf2(f, chirp_mass, mass_ratio, luminosity_distance, coalescence_time,
 def detector_strain(polarizations: Polarizations, antenna_plus=1.0, antenna_cross=0.0):
     r"""The strain seen by one detector, ``h̃ = F₊ h̃₊ + Fₓ h̃ₓ`` (n,), for constant
     antenna-pattern factors (default: a detector optimally oriented for the ``+``
-    polarisation, F₊ = 1, Fₓ = 0)."""
+    polarisation, F₊ = 1, Fₓ = 0).
+
+    Example:
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxphys.physics.gw import detector_strain, taylorf2
+        >>> pol = taylorf2(jnp.linspace(20.0, 60.0, 5), 20.0, 0.5, 400.0)  # face-on: h̃ₓ = -i h̃₊
+        >>> np.array_equal(detector_strain(pol), pol.plus)   # default F₊ = 1, Fₓ = 0
+        True
+        >>> h = detector_strain(pol, 0.6, 0.8)            # |F₊ - i Fₓ| = 1
+        >>> np.allclose(np.abs(h), np.abs(pol.plus))
+        True
+    """
     return antenna_plus * polarizations.plus + antenna_cross * polarizations.cross

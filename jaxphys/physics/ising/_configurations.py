@@ -23,6 +23,14 @@ class IsingConfigurations(NamedTuple):
       temperature: ``(n,)`` float, the temperature each configuration was sampled at.
       label: ``(n,)`` int32 phase, 1 ordered (``T < T_c``), 0 disordered (``T > T_c``).
       critical_temperature: ``()`` the ``T_c`` used for the labels (Onsager's ``2J/ln(1+√2)``).
+
+    :func:`ising_configurations` samples them; two by hand, all spins up, at T = 1.5 and 3:
+
+    >>> t = jnp.array([1.5, 3.0])
+    >>> data = IsingConfigurations(jnp.ones((2, 4, 4), jnp.int8), t,
+    ...                            (t < T_CRITICAL).astype(jnp.int32), jnp.asarray(T_CRITICAL))
+    >>> data.spins.shape, data.label.tolist(), round(float(data.critical_temperature), 4)
+    ((2, 4, 4), [1, 0], 2.2692)
     """
 
     spins: jax.Array

@@ -55,6 +55,13 @@ class IsingRun(NamedTuple):
       spins: ``(C, L, L)`` int8, the final configurations (feed back as ``initial``).
       temperature: ``(C,)`` float, the temperatures the chains ran at.
       algorithm: the update used (a string).
+
+    :func:`simulate` returns one; by hand, one chain that stayed fully magnetised:
+
+    >>> up = jnp.ones((1, 4, 4), jnp.int8)
+    >>> run = IsingRun(jnp.full((1, 3), -2.0), jnp.ones((1, 3)), up, jnp.array([1.0]), "wolff")
+    >>> run.energy.shape, float(energy_per_spin(run.spins[0]))   # -2J per spin, all aligned
+    ((1, 3), -2.0)
     """
 
     energy: jax.Array

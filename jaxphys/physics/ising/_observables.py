@@ -34,7 +34,13 @@ __all__ = ["Estimate", "IsingObservables", "integrated_autocorrelation_time", "m
 
 
 class Estimate(NamedTuple):
-    """A measured value with its one-standard-error uncertainty (same shapes)."""
+    """A measured value with its one-standard-error uncertainty (same shapes).
+
+    >>> est = Estimate(value=jnp.array(-1.4530), error=jnp.array(0.0021))
+    >>> value, error = est                              # unpacks like a tuple
+    >>> f"{float(value):.3f} ± {float(error):.3f}"
+    '-1.453 ± 0.002'
+    """
 
     value: jax.Array
     error: jax.Array
@@ -153,6 +159,12 @@ class IsingObservables(NamedTuple):
       specific_heat: per spin, ``β² N (⟨e²⟩ - ⟨e⟩²)``.
       binder: ``1 - ⟨m⁴⟩ / (3⟨m²⟩²)``.
       tau_energy, tau_abs_magnetization: ``(C,)`` integrated autocorrelation times (steps).
+
+    :func:`ising_observables` computes them from an :class:`IsingRun`'s time series:
+
+    >>> IsingObservables._fields
+    ('energy', 'magnetization', 'abs_magnetization', 'susceptibility', 'specific_heat',
+     'binder', 'tau_energy', 'tau_abs_magnetization')
     """
 
     energy: Estimate

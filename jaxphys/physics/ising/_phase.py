@@ -44,6 +44,18 @@ class PhaseClassifier(NamedTuple):
       L: the lattice size it was trained on.
       result: the :class:`jaxphys.core.FitResult` of the training (final state, history
         with ``'step'``, ``'loss'``, ``'accuracy'`` ...).
+
+    :func:`train_phase_classifier` returns a trained one; by hand, a model on the
+    Z₂-invariant ``|m|``, logit ``10 (|m| - 1/2)`` (no training):
+
+    >>> from jaxphys.core import Model
+    >>> by_m = Model(init=lambda key, x: {"a": 10.0},
+    ...              apply=lambda p, x: p["a"] * (jnp.abs(x.mean(axis=-1)) - 0.5))
+    >>> clf = PhaseClassifier("dense", by_m, {"a": 10.0}, L=4, result=None)
+    >>> up = jnp.ones((4, 4), jnp.int8)
+    >>> p = predict_ordered(clf, jnp.stack([up, -up]))  # |m| = 1: σ(5) for both signs
+    >>> [round(float(v), 4) for v in p]
+    [0.9933, 0.9933]
     """
 
     kind: str
@@ -60,6 +72,12 @@ class PhaseCurve(NamedTuple):
       temperature: ``(n_T,)`` sorted distinct temperatures.
       p_ordered: ``(n_T,)`` mean ``P(ordered)`` over the configurations at each temperature.
       error: ``(n_T,)`` standard error of that mean.
+
+    :func:`phase_curve` returns one; a curve by hand, and where it crosses 1/2:
+
+    >>> curve = PhaseCurve(jnp.array([2.0, 2.2, 2.4]), jnp.array([0.9, 0.6, 0.2]), jnp.zeros(3))
+    >>> round(crossing_temperature(curve.temperature, curve.p_ordered), 4)  # 2.2 + 0.1·0.2/0.4
+    2.25
     """
 
     temperature: jax.Array
@@ -132,6 +150,17 @@ def train_phase_classifier(key: jax.Array, spins: Any, label: Any, *, kind: str 
     Raises:
       ValueError: for a bad ``kind``, ``spins`` rank or mismatched ``label`` length, or a
         model that does not give one logit per configuration.
+
+    Not run here (sampling and training take seconds; ``tests/test_physics_ising.py``
+    trains one):
+
+    >>> from jaxphys.physics.ising import ising_configurations
+    >>> data = ising_configurations(jax.random.key(0), 8, jnp.array([1.5, 3.5]),
+    ...                             64)                       # doctest: +SKIP
+    >>> clf = train_phase_classifier(jax.random.key(1), data.spins, data.label,
+    ...                              n_steps=200)             # doctest: +SKIP
+    >>> clf.kind, clf.L, predict_ordered(clf, data.spins).shape   # doctest: +SKIP
+    ('dense', 8, (128,))
     """
     import optax
 
@@ -185,7 +214,20 @@ def train_phase_classifier(key: jax.Array, spins: Any, label: Any, *, kind: str 
 
 
 def predict_ordered(clf: PhaseClassifier, spins: Any) -> jax.Array:
-    """``(n,)`` probability ``P(ordered)`` of each configuration ``(n, L, L)``."""
+    """``(n,)`` probability ``P(ordered)`` of each configuration ``(n, L, L)``.
+
+    With a hand-made classifier on ``|m|`` (logit ``10 (|m| - 1/2)``, no training):
+
+    >>> from jaxphys.core import Model
+    >>> by_m = Model(init=lambda key, x: {"a": 10.0},
+    ...              apply=lambda p, x: p["a"] * (jnp.abs(x.mean(axis=-1)) - 0.5))
+    >>> clf = PhaseClassifier("dense", by_m, {"a": 10.0}, L=4, result=None)
+    >>> up = jnp.ones((4, 4), jnp.int8)
+    >>> stripes = up.at[::2].set(-1)                     # m = 0
+    >>> p = predict_ordered(clf, jnp.stack([up, -up, stripes]))
+    >>> [round(float(v), 4) for v in p]                  # σ(5), σ(5), σ(-5)
+    [0.9933, 0.9933, 0.0067]
+    """
     s = _check_spins(spins)
     if s.shape[1] != clf.L:
         raise ValueError(f"spins: the classifier was trained on L = {clf.L}, got L = "
@@ -195,7 +237,21 @@ def predict_ordered(clf: PhaseClassifier, spins: Any) -> jax.Array:
 
 
 def phase_curve(clf: PhaseClassifier, spins: Any, temperature: Any) -> PhaseCurve:
-    """Mean ``P(ordered)`` at each distinct temperature of a labelled test set."""
+    """Mean ``P(ordered)`` at each distinct temperature of a labelled test set.
+
+    With a hand-made classifier on ``|m|`` (logit ``10 (|m| - 1/2)``, no training):
+
+    >>> from jaxphys.core import Model
+    >>> by_m = Model(init=lambda key, x: {"a": 10.0},
+    ...              apply=lambda p, x: p["a"] * (jnp.abs(x.mean(axis=-1)) - 0.5))
+    >>> clf = PhaseClassifier("dense", by_m, {"a": 10.0}, L=4, result=None)
+    >>> up = jnp.ones((4, 4), jnp.int8)
+    >>> stripes = up.at[::2].set(-1)                     # m = 0
+    >>> curve = phase_curve(clf, jnp.stack([up, -up, stripes, up]),
+    ...                     jnp.array([1.5, 1.5, 3.5, 3.5]))
+    >>> curve.temperature.tolist(), [round(float(p), 4) for p in curve.p_ordered]
+    ([1.5, 3.5], [0.9933, 0.5])
+    """
     p = np.asarray(predict_ordered(clf, spins))
     t = np.asarray(_checks.as_array(temperature, "temperature", ndim=1))
     _checks.check_same_length("spins", p, "temperature", t)
@@ -228,7 +284,24 @@ def crossing_temperature(temperature: Any, p_ordered: Any, level: float = 0.5) -
 
 def accuracy_away_from_tc(clf: PhaseClassifier, spins: Any, label: Any, temperature: Any, *,
                           window: float = 0.3) -> float:
-    """Accuracy on the configurations with ``|T - T_c| ≥ window``."""
+    """Accuracy on the configurations with ``|T - T_c| ≥ window``.
+
+    With a hand-made classifier on ``|m|`` (logit ``10 (|m| - 1/2)``, no training); the
+    ordered lattice at T = 2.3 > T_c is misclassified, but lies inside the window:
+
+    >>> from jaxphys.core import Model
+    >>> by_m = Model(init=lambda key, x: {"a": 10.0},
+    ...              apply=lambda p, x: p["a"] * (jnp.abs(x.mean(axis=-1)) - 0.5))
+    >>> clf = PhaseClassifier("dense", by_m, {"a": 10.0}, L=4, result=None)
+    >>> up = jnp.ones((4, 4), jnp.int8)
+    >>> stripes = up.at[::2].set(-1)                     # m = 0
+    >>> spins = jnp.stack([up, -up, stripes, up])
+    >>> label, t = jnp.array([1, 1, 0, 0]), jnp.array([1.5, 1.5, 3.5, 2.3])
+    >>> accuracy_away_from_tc(clf, spins, label, t)             # T = 2.3 left out
+    1.0
+    >>> accuracy_away_from_tc(clf, spins, label, t, window=0.0)  # all four
+    0.75
+    """
     p = np.asarray(predict_ordered(clf, spins))
     y = np.asarray(label)
     t = np.asarray(temperature)
@@ -244,6 +317,12 @@ class FiniteSizeFit(NamedTuple):
       tc_error: its standard error.
       slope: ``a``.
       nu: the exponent used.
+
+    :func:`finite_size_extrapolation` returns one; the fitted line at L = 16:
+
+    >>> fit = FiniteSizeFit(tc=2.269, tc_error=0.004, slope=0.8, nu=1.0)
+    >>> round(fit.tc + fit.slope / 16 ** (1 / fit.nu), 3)   # T_c(L) = T_c + a L^{-1/ν}
+    2.319
     """
 
     tc: float

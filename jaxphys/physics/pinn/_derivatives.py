@@ -39,6 +39,14 @@ class Derivatives(Mapping):
     ``d["u"]`` is the value, ``d["u_<letters>"]`` the mixed partial derivative with
     one letter (a coordinate name) per differentiation, e.g. ``u_xx``, ``u_xt``.
     First order: ``jax.grad``; each further order: a forward-mode ``jax.jvp``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import Derivatives
+      >>> u = lambda z: z[0] ** 2 * z[1]                  # u(x, t) = x² t
+      >>> d = Derivatives(u, jnp.array([3.0, 2.0]), ("x", "t"))
+      >>> float(d["u"]), float(d["u_x"]), float(d["u_xx"]), float(d["u_xt"])  # x²t, 2xt, 2t, 2x
+      (18.0, 12.0, 4.0, 6.0)
     """
 
     def __init__(self, u: Callable[[jax.Array], jax.Array], z: jax.Array,

@@ -40,6 +40,16 @@ class Condition(NamedTuple):
       values: ``(n,)`` target values of the derivative.
       derivative: which derivative (``"u"``, ``"u_t"``, …) is constrained.
       weight: its loss weight (float; traced, part of the batch).
+
+    Example:
+      >>> import numpy as np
+      >>> from jaxphys.physics.pinn import Condition
+      >>> x0 = np.linspace(0.0, 1.0, 5)
+      >>> ic = Condition("initial", np.stack([x0, 0 * x0], 1), np.sin(np.pi * x0))  # u(x, 0)
+      >>> ic.derivative, ic.weight, ic.points.shape      # the value u itself, weight 1
+      ('u', 1.0, (5, 2))
+      >>> Condition("v0", np.zeros((1, 1)), np.array([0.0]), "u_t").derivative   # u'(0) = 0
+      'u_t'
     """
 
     name: str
@@ -59,6 +69,19 @@ class PINNProblem(NamedTuple):
       conditions: tuple of :class:`Condition` (initial, boundary, observed data).
       coeffs: dict of fixed PDE coefficients (scalars; traced, part of the batch).
       residual_weight: weight ``w_r`` of the residual term.
+
+    Example (heat, ``u_t = κ u_xx`` on the unit box, with its initial condition):
+      >>> import numpy as np
+      >>> from jaxphys.physics.pinn import Condition, PINNProblem, heat_residual
+      >>> x0 = np.linspace(0.0, 1.0, 5)
+      >>> ic = Condition("initial", np.stack([x0, 0 * x0], 1), np.sin(np.pi * x0))
+      >>> problem = PINNProblem(heat_residual, ("x", "t"), (0.0, 0.0), (1.0, 1.0), (ic,),
+      ...                       {"kappa": 0.1})
+      >>> batch = problem.batch(np.array([[0.5, 0.5], [0.25, 0.75]]))   # 2 collocation points
+      >>> batch["collocation"].shape, batch["conditions"]["initial"]["values"].shape
+      ((2, 2), (5,))
+      >>> round(float(batch["coeffs"]["kappa"]), 4)
+      0.1
     """
 
     residual_fn: Callable

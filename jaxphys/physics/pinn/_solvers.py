@@ -42,18 +42,47 @@ __all__ = ["burgers_residual", "heat_residual", "oscillator_residual", "PINNSolu
 
 
 def burgers_residual(d, z, c):
-    """``u_t + u u_x − ν u_xx`` (``c["nu"]``)."""
+    """``u_t + u u_x − ν u_xx`` (``c["nu"]``).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import burgers_residual, make_pde_residual
+      >>> field = lambda p, z: z[0] / (1.0 + z[1])        # u = x/(1 + t) solves Burgers
+      >>> residual = make_pde_residual(burgers_residual, field)
+      >>> abs(float(residual(None, jnp.array([0.5, 1.0]), {"nu": 0.01})[0])) < 1e-6
+      True
+      >>> d = {"u": 1.0, "u_t": 0.0, "u_x": 2.0, "u_xx": 10.0}   # any mapping of derivatives
+      >>> burgers_residual(d, None, {"nu": 0.1})          # 0 + 1·2 - 0.1·10
+      1.0
+    """
     return d["u_t"] + d["u"] * d["u_x"] - c["nu"] * d["u_xx"]
 
 
 def heat_residual(d, z, c):
-    """``u_t − κ u_xx`` (``c["kappa"]``)."""
+    """``u_t − κ u_xx`` (``c["kappa"]``).
+
+    Example (``u = e^{-κπ²t} sin πx`` at x = 1/2, t = 0: ``u_t = -κπ²``, ``u_xx = -π²``):
+      >>> import math
+      >>> from jaxphys.physics.pinn import heat_residual
+      >>> d = {"u_t": -0.1 * math.pi ** 2, "u_xx": -math.pi ** 2}
+      >>> heat_residual(d, None, {"kappa": 0.1})
+      0.0
+    """
     return d["u_t"] - c["kappa"] * d["u_xx"]
 
 
 def oscillator_residual(d, z, c):
     """``(x'' + 2ζω₀ x' + ω₀² x) / ω₀²`` (scaled to O(1)) with the field named ``u`` and
-    time ``t`` (``c["omega0"]``, ``c["zeta"]``)."""
+    time ``t`` (``c["omega0"]``, ``c["zeta"]``).
+
+    Example (released at rest from x = 1, the spring gives ``x'' = -ω₀²``):
+      >>> from jaxphys.physics.pinn import oscillator_residual
+      >>> c = {"omega0": 2.0, "zeta": 0.1}
+      >>> oscillator_residual({"u": 1.0, "u_t": 0.0, "u_tt": -4.0}, None, c)
+      0.0
+      >>> oscillator_residual({"u": 1.0, "u_t": 0.0, "u_tt": 0.0}, None, c)   # x'' = 0: wrong
+      1.0
+    """
     w = c["omega0"]
     return d["u_tt"] / w ** 2 + 2.0 * c["zeta"] * d["u_t"] / w + d["u"]
 
@@ -69,6 +98,21 @@ class PINNSolution(NamedTuple):
       problem: the :class:`PINNProblem` it solved.
 
     ``predict(z)``: the field at ``z`` ``(..., d)`` → ``(...,)``.
+
+    Example (an untrained heat network with ``u(x, 0) = sin πx`` built in; the solvers
+    return trained ones):
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import PINNNet, PINNProblem, PINNSolution, heat_residual
+      >>> problem = PINNProblem(heat_residual, ("x", "t"), (0.0, 0.0), (1.0, 1.0),
+      ...                       coeffs={"kappa": 0.1})
+      >>> def hard(z, n):                                 # u(x, 0) = sin πx for any n
+      ...     return jnp.sin(jnp.pi * z[0]) + z[1] * z[0] * (1 - z[0]) * n
+      >>> net = PINNNet((8,), problem.lo, problem.hi, transform=hard)
+      >>> sol = PINNSolution(net, {"field": net.init(jax.random.key(0)), "coeffs": {}}, None,
+      ...                    problem)
+      >>> u0 = sol.predict(jnp.array([[0.5, 0.0], [0.25, 0.0]]))   # t = 0: sin πx
+      >>> [round(float(u), 4) for u in u0]
+      [1.0, 0.7071]
     """
 
     net: Any
@@ -117,7 +161,16 @@ def _burgers_conditions(n_points: int, dtype, weight: float) -> tuple:
 
 def burgers_problem(nu: Any = BURGERS_NU, *, hard_constraints: bool = True,
                     n_condition_points: int = 200, condition_weight: float = 1.0) -> PINNProblem:
-    """The Burgers :class:`PINNProblem` (conditions as losses unless ``hard_constraints``)."""
+    """The Burgers :class:`PINNProblem` (conditions as losses unless ``hard_constraints``).
+
+    Example:
+      >>> from jaxphys.physics.pinn import burgers_problem
+      >>> problem = burgers_problem()                     # ν = 0.01/π
+      >>> problem.coords, problem.lo, problem.hi, round(problem.coeffs["nu"], 5)
+      (('x', 't'), (-1.0, 0.0), (1.0, 1.0), 0.00318)
+      >>> [c.name for c in burgers_problem(hard_constraints=False).conditions]   # as losses
+      ['initial', 'boundary']
+    """
     nu = as_array(nu, "nu", ndim=0)
     check_finite(nu, "nu")
     check_positive(nu, "nu")
@@ -165,6 +218,15 @@ def solve_heat(key: jax.Array, *, kappa: Any = 0.1, t_max: float = 1.0,
     ``model`` (a flax module or ``jaxphys.core.Model``, see :class:`PINNField`) replaces
     the default tanh network of ``widths``; ``optimizer``, ``lbfgs_optimizer`` and the
     options of :func:`jaxphys.core.fit` go to :func:`train_pinn` with ``train``.
+
+    Example (not run: training takes minutes; ``tests/test_physics_pinn.py`` trains it):
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import solve_heat
+      >>> sol = solve_heat(jax.random.key(0), kappa=0.1, n_adam=2000,
+      ...                  n_lbfgs=500)                      # doctest: +SKIP
+      >>> u0 = sol.predict(jnp.array([[0.5, 0.0], [0.25, 0.0]]))   # doctest: +SKIP
+      >>> [round(float(u), 4) for u in u0]    # t = 0: sin πx, built in  # doctest: +SKIP
+      [1.0, 0.7071]
     """
     check_key(key)
     kappa = as_array(kappa, "kappa", ndim=0)
@@ -198,6 +260,15 @@ def solve_damped_oscillator(key: jax.Array, *, omega0: Any = 2.0 * np.pi, zeta: 
     ``model`` (a flax module or ``jaxphys.core.Model``, see :class:`PINNField`) replaces
     the default tanh network of ``widths``; ``optimizer``, ``lbfgs_optimizer`` and the
     options of :func:`jaxphys.core.fit` go to :func:`train_pinn` with ``train``.
+
+    Example (not run: training takes minutes; ``tests/test_physics_pinn.py`` trains it):
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import solve_damped_oscillator
+      >>> sol = solve_damped_oscillator(jax.random.key(0), omega0=2.0, zeta=0.1, x0=1.0,
+      ...                               n_adam=2000, n_lbfgs=500)   # doctest: +SKIP
+      >>> x = sol.predict(jnp.array([[0.0], [0.5], [1.0]]))          # doctest: +SKIP
+      >>> x.shape, round(float(x[0]), 4)      # x(0) = x0, built in   # doctest: +SKIP
+      ((3,), 1.0)
     """
     check_key(key)
     for name, v in (("omega0", omega0), ("t_max", t_max)):
@@ -224,6 +295,12 @@ class InverseResult(NamedTuple):
     Fields:
       nu: the recovered viscosity (float).
       solution: the trained :class:`PINNSolution` (its params hold ``coeffs["log_nu"]``).
+
+    Example (filled by hand; :func:`burgers_inverse` returns one):
+      >>> from jaxphys.physics.pinn import BURGERS_NU, InverseResult
+      >>> res = InverseResult(nu=0.0032, solution=None)
+      >>> round(abs(res.nu / BURGERS_NU - 1), 3)          # relative error against 0.01/π
+      0.005
     """
 
     nu: float

@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import optax
 
 from jaxphys._checks import as_int, check_finite, check_in, check_key, check_positive
-from jaxphys.core import (FitResult, TrainState, fit, flatten, make_eval_step, make_train_step,
-                          resolve_optimizer)
+from jaxphys.core import (FitResult, TrainState, fit, flat_optimizer, make_eval_step,
+                          make_train_step, resolve_optimizer)
 
 from ._collocation import adaptive_resample, sample_latin_hypercube, sample_uniform
 from ._derivatives import make_pde_residual
@@ -102,8 +102,8 @@ def train_pinn(key: jax.Array, problem: PINNProblem, field: Callable, params: An
         ``learning_rate·lr_decay``.
       optimizer: the first stage's optax transformation instead of that default.
       n_lbfgs: steps of the final L-BFGS stage (0: none).
-      memory_size: the default L-BFGS's memory, ``flatten(optax.lbfgs(memory_size=…))`` (zoom
-        line search).
+      memory_size: the default L-BFGS's memory,
+        ``flat_optimizer(optax.lbfgs(memory_size=…))`` (zoom line search).
       lbfgs_optimizer: the last stage's optax transformation instead of that default.
       rar_rounds, rar_points, rar_candidates, rar_adam, rar_optimizer: each round scores
         ``rar_candidates`` uniform points by ``|r|``, adds the ``rar_points`` worst
@@ -125,6 +125,21 @@ def train_pinn(key: jax.Array, problem: PINNProblem, field: Callable, params: An
       ``'grad_norm'``, ``'skipped'``, ``'residual'`` and ``'cond_<name>'``;
       ``best_step`` the last stage's (with validation), ``stopped_early`` whether any
       stage stopped early.
+
+    Example (not run: training takes minutes; :func:`jaxphys.physics.pinn.solve_heat` sets
+    up this problem itself):
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxphys.physics.pinn import PINNNet, PINNProblem, heat_residual, train_pinn
+      >>> problem = PINNProblem(heat_residual, ("x", "t"), (0.0, 0.0), (1.0, 1.0),
+      ...                       coeffs={"kappa": 0.1})
+      >>> def hard(z, n):                                 # u(x, 0) = sin πx for any n
+      ...     return jnp.sin(jnp.pi * z[0]) + z[1] * z[0] * (1 - z[0]) * n
+      >>> net = PINNNet((20, 20), problem.lo, problem.hi, transform=hard)
+      >>> params = {"field": net.init(jax.random.key(0))}   # doctest: +SKIP
+      >>> res = train_pinn(jax.random.key(1), problem, net.field, params, n_adam=500,
+      ...                  n_lbfgs=100, rar_rounds=1, rar_adam=100)   # doctest: +SKIP
+      >>> sorted(set(res.history["stage"])), int(res.state.step)      # doctest: +SKIP
+      (['first', 'lbfgs', 'rar_1'], 700)
     """
     check_key(key)
     check_in(sampler, "sampler", ("latin_hypercube", "uniform"))
@@ -148,7 +163,7 @@ def train_pinn(key: jax.Array, problem: PINNProblem, field: Callable, params: An
                 if optimizer is None else resolve_optimizer(optimizer, "optimizer"))
     rar_tx = (optax.adam(float(learning_rate) * float(lr_decay)) if rar_optimizer is None
               else resolve_optimizer(rar_optimizer, "rar_optimizer"))
-    lbfgs_tx = (flatten(optax.lbfgs(memory_size=memory_size)) if lbfgs_optimizer is None
+    lbfgs_tx = (flat_optimizer(optax.lbfgs(memory_size=memory_size)) if lbfgs_optimizer is None
                 else resolve_optimizer(lbfgs_optimizer, "lbfgs_optimizer"))
     options = _fit_options(fit_kwargs)
 

@@ -60,6 +60,19 @@ class AcrobotParams(NamedTuple):
     link_com_1, link_com_2 (m, 0.5: centres of mass), link_moi (kg·m², 1), max_vel_1
     (rad/s, 4π), max_vel_2 (rad/s, 9π), gravity (m/s², 9.8), max_torque (N·m, 1: the
     torques are −max, 0, +max).
+
+    Example:
+        >>> import math
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import Acrobot
+        >>> p = Acrobot().default_params()
+        >>> round(float(p.dt), 4), round(float(p.gravity), 4), round(float(p.link_com_1), 4)
+        (0.2, 9.8, 0.5)
+        >>> round(float(p.max_vel_1) / math.pi, 4), round(float(p.max_vel_2) / math.pi, 4)
+        (4.0, 9.0)
+        >>> heavy = p._replace(link_mass_2=jnp.asarray(2.0))   # a heavier outer link
+        >>> float(heavy.link_mass_2), float(heavy.link_mass_1)
+        (2.0, 1.0)
     """
 
     dt: jax.Array
@@ -77,7 +90,21 @@ class AcrobotParams(NamedTuple):
 
 class AcrobotState(NamedTuple):
     """Fields: theta_1, theta_2 (rad), theta_dot_1, theta_dot_2 (rad/s), float scalars;
-    time (int32 scalar, steps taken)."""
+    time (int32 scalar, steps taken).
+
+    Example (hanging straight down at rest is an equilibrium: with no torque, action 1,
+    nothing moves):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import Acrobot, AcrobotState
+        >>> zero = jnp.float32(0.0)
+        >>> rest = AcrobotState(zero, zero, zero, zero, time=jnp.int32(0))
+        >>> obs, state, reward, terminated, truncated, info = Acrobot().step(
+        ...     jax.random.key(0), rest, 1)
+        >>> bool(jnp.allclose(obs, jnp.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0]), atol=1e-5))
+        True
+        >>> int(state.time), float(reward), bool(terminated)
+        (1, -1.0, False)
+    """
 
     theta_1: jax.Array
     theta_2: jax.Array
@@ -99,6 +126,18 @@ class Acrobot(Environment):
 
     Args:
         max_steps: truncation limit (static), 500 as in v1.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import Acrobot
+        >>> env = Acrobot(max_steps=100)
+        >>> params = env.default_params()
+        >>> env.max_steps, env.action_space(params).n, env.observation_space(params).shape
+        (100, 3, (6,))
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> tip = -jnp.cos(state.theta_1) - jnp.cos(state.theta_1 + state.theta_2)
+        >>> round(float(tip), 1)      # tip height in link lengths: hanging, the goal is > 1
+        -2.0
     """
 
     def __init__(self, max_steps: int = 500):

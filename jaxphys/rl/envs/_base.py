@@ -39,7 +39,18 @@ __all__ = ["Discrete", "Box", "Environment"]
 
 
 class Discrete(NamedTuple):
-    """Integer actions or observations ``0 .. n - 1`` (scalar, int32)."""
+    """Integer actions or observations ``0 .. n - 1`` (scalar, int32).
+
+    Example:
+        >>> from jaxphys.rl.envs import Discrete
+        >>> space = Discrete(4)
+        >>> space.n, space.shape
+        (4, ())
+        >>> [bool(space.contains(a)) for a in (0, 3, 4, -1)]
+        [True, True, False, False]
+        >>> int(space.clip(7))           # what step does to a traced action
+        3
+    """
 
     n: int
 
@@ -63,7 +74,19 @@ class Discrete(NamedTuple):
 
 
 class Box(NamedTuple):
-    """Real vectors in ``[low, high]`` (elementwise; ``±inf`` allowed), shape ``shape``."""
+    """Real vectors in ``[low, high]`` (elementwise; ``±inf`` allowed), shape ``shape``.
+
+    Example (Pendulum's torque, N·m):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import Box
+        >>> torque = Box(-2.0, 2.0, (1,))
+        >>> torque.low, torque.high, torque.shape
+        (-2.0, 2.0, (1,))
+        >>> bool(torque.contains(jnp.array([1.5]))), bool(torque.contains(jnp.array([2.5])))
+        (True, False)
+        >>> torque.clip(jnp.array([3.0])).tolist()
+        [2.0]
+    """
 
     low: Any
     high: Any
@@ -108,6 +131,34 @@ class Environment:
     Subclasses define ``default_params()``, ``reset_env(key, params)``,
     ``step_env(key, state, action, params)``, ``observation_space(params)`` and
     ``action_space(params)``. States and params are NamedTuples of arrays.
+
+    Example (a particle stepping along a line, done once ``|x| ≥ 2``):
+        >>> import jax, jax.numpy as jnp
+        >>> from typing import NamedTuple
+        >>> from jaxphys.rl.envs import Box, Discrete, Environment
+        >>> class WalkParams(NamedTuple):
+        ...     step_length: jax.Array
+        >>> class Walk(Environment):
+        ...     def default_params(self):
+        ...         return WalkParams(jnp.float32(1.0))
+        ...     def reset_env(self, key, params):
+        ...         x = jnp.zeros(1)                          # state: the position
+        ...         return x, x
+        ...     def step_env(self, key, x, action, params):   # action 0: left, 1: right
+        ...         x = x + jnp.where(action == 1, 1.0, -1.0) * params.step_length
+        ...         return x, x, -1.0, jnp.abs(x[0]) >= 2.0, jnp.asarray(False), {}
+        ...     def observation_space(self, params):
+        ...         return Box(-jnp.inf, jnp.inf, (1,))
+        ...     def action_space(self, params):
+        ...         return Discrete(2)
+        >>> env = Walk()
+        >>> obs, x = env.reset(jax.random.key(0))
+        >>> obs, x, reward, terminated, truncated, info = env.step(jax.random.key(1), x, 1)
+        >>> x.tolist(), float(reward), bool(terminated)
+        ([1.0], -1.0, False)
+        >>> obs, x, reward, terminated, truncated, info = env.step(jax.random.key(2), x, 1)
+        >>> bool(terminated), info["final_obs"].tolist(), x.tolist()   # auto-reset to 0
+        (True, [2.0], [0.0])
     """
 
     def default_params(self) -> Any:

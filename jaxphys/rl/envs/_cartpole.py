@@ -60,6 +60,19 @@ class CartPoleParams(NamedTuple):
         tau: s, time step, 0.02.
         theta_threshold: rad, termination angle, 12° = 2π·12/360.
         x_threshold: m, termination position, 2.4.
+
+    Example:
+        >>> import math
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import CartPole
+        >>> p = CartPole().default_params()
+        >>> round(float(p.masscart + p.masspole), 4), round(float(p.length), 4)   # M, half-length
+        (1.1, 0.5)
+        >>> round(math.degrees(float(p.theta_threshold)), 4), round(float(p.x_threshold), 4)
+        (12.0, 2.4)
+        >>> moon = p._replace(gravity=jnp.asarray(1.62))      # same env, other constants
+        >>> round(float(moon.gravity), 4)
+        1.62
     """
 
     gravity: jax.Array
@@ -73,7 +86,22 @@ class CartPoleParams(NamedTuple):
 
 
 class CartPoleState(NamedTuple):
-    """Fields: x, x_dot, theta, theta_dot (scalars, float); time (int32 scalar, steps taken)."""
+    """Fields: x, x_dot, theta, theta_dot (scalars, float); time (int32 scalar, steps taken).
+
+    Example (push the upright pole at rest to the right with 10 N: one Euler step gives
+    the cart ``ẋ' = τ·4F/(4M − 3m_p)`` and the pole ``θ̇' = −τ·3F/(l(4M − 3m_p))``):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import CartPole, CartPoleState
+        >>> zero = jnp.float32(0.0)
+        >>> upright = CartPoleState(x=zero, x_dot=zero, theta=zero, theta_dot=zero,
+        ...                         time=jnp.int32(0))
+        >>> obs, state, reward, terminated, truncated, info = CartPole().step(
+        ...     jax.random.key(0), upright, 1)
+        >>> round(float(state.x_dot), 4), round(0.02 * 4 * 10.0 / (4 * 1.1 - 3 * 0.1), 4)
+        (0.1951, 0.1951)
+        >>> round(float(state.theta_dot), 4), round(-0.02 * 3 * 10.0 / (0.5 * 4.1), 4)
+        (-0.2927, -0.2927)
+    """
 
     x: jax.Array
     x_dot: jax.Array
@@ -87,6 +115,17 @@ class CartPole(Environment):
 
     Args:
         max_steps: truncation limit (static), 500 as in v1.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import CartPole
+        >>> env = CartPole(max_steps=200)
+        >>> params = env.default_params()
+        >>> env.max_steps, env.action_space(params).n, env.observation_space(params).shape
+        (200, 2, (4,))
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> bool(jnp.all(jnp.abs(obs) <= 0.05)), int(state.time)   # near upright rest
+        (True, 0)
     """
 
     def __init__(self, max_steps: int = 500):

@@ -40,7 +40,16 @@ _MOVES = ((0.0, 0.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0))
 
 class CenterOfMassParams(NamedTuple):
     """Fields: move (step length, > 0), step_cost (reward per step, ≥ 0), mass_spread
-    (masses uniform in [1, 1 + mass_spread], ≥ 0). Scalar arrays; vmappable."""
+    (masses uniform in [1, 1 + mass_spread], ≥ 0). Scalar arrays; vmappable.
+
+    Example:
+        >>> from jaxphys.rl.envs import CenterOfMass, CenterOfMassParams
+        >>> p = CenterOfMass().default_params()
+        >>> CenterOfMassParams._fields
+        ('move', 'step_cost', 'mass_spread')
+        >>> round(float(p.move), 4), round(float(p.step_cost), 4), round(float(p.mass_spread), 4)
+        (0.1, 0.1, 3.0)
+    """
 
     move: jax.Array
     step_cost: jax.Array
@@ -49,7 +58,18 @@ class CenterOfMassParams(NamedTuple):
 
 class CenterOfMassState(NamedTuple):
     """Fields: positions ((K, 2) float32), masses ((K,) float32), probe ((2,) float32),
-    time (int32 scalar)."""
+    time (int32 scalar).
+
+    Example (masses 1 and 3 at x = 0.25 and 0.75: c = (0.625, 0.5), 0.5 from the probe):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import CenterOfMassState, center_of_mass
+        >>> state = CenterOfMassState(positions=jnp.array([[0.25, 0.5], [0.75, 0.5]]),
+        ...                           masses=jnp.array([1.0, 3.0]),
+        ...                           probe=jnp.array([0.125, 0.5]), time=jnp.int32(0))
+        >>> c = center_of_mass(state.positions, state.masses)
+        >>> c.tolist(), float(jnp.linalg.norm(c - state.probe))
+        ([0.625, 0.5], 0.5)
+    """
 
     positions: jax.Array
     masses: jax.Array
@@ -58,7 +78,16 @@ class CenterOfMassState(NamedTuple):
 
 
 def center_of_mass(positions: jax.Array, masses: jax.Array) -> jax.Array:
-    """``Σ m_k p_k / Σ m_k``, shape ``(2,)``."""
+    """``Σ m_k p_k / Σ m_k``, shape ``(2,)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import center_of_mass
+        >>> positions = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> masses = jnp.array([2.0, 1.0, 1.0])
+        >>> center_of_mass(positions, masses).tolist()     # (2·0 + 1·1 + 1·0) / 4 each
+        [0.25, 0.25]
+    """
     return jnp.sum(masses[:, None] * positions, axis=0) / jnp.sum(masses)
 
 
@@ -68,6 +97,20 @@ class CenterOfMass(Environment):
     Args:
         n_particles: K ≥ 1 (static).
         max_steps: truncation limit (static), default 40.
+
+    Example (the rows ``(p_k − x, m_k)`` hold the target in any order:
+    ``Σ m_k (p_k − x) / Σ m_k = c − x``):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import CenterOfMass, center_of_mass
+        >>> env = CenterOfMass(n_particles=6, max_steps=20)
+        >>> params = env.default_params()
+        >>> env.action_space(params).n, env.observation_space(params).shape
+        (5, (6, 3))
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> seen = center_of_mass(obs[:, :2], obs[:, 2])
+        >>> true = center_of_mass(state.positions, state.masses) - state.probe
+        >>> bool(jnp.allclose(seen, true, atol=1e-6))
+        True
     """
 
     def __init__(self, n_particles: int = 8, max_steps: int = 40):

@@ -67,6 +67,14 @@ class GridWorldParams(NamedTuple):
         goal_reward: float32 scalar.
         pit_reward: float32 scalar.
         max_steps: int32 scalar, truncation length.
+
+    Example:
+        >>> from jaxphys.rl.envs import GridWorld
+        >>> params = GridWorld(["S.G", ".#P"], slip=0.1).default_params()
+        >>> params.walls.astype(int).tolist(), params.pits.astype(int).tolist()
+        ([[0, 0, 0], [0, 1, 0]], [[0, 0, 0], [0, 0, 1]])
+        >>> round(float(params.slip), 4), float(params.goal_reward), int(params.max_steps)
+        (0.1, 1.0, 100)
     """
 
     walls: jax.Array
@@ -81,7 +89,16 @@ class GridWorldParams(NamedTuple):
 
 
 class GridWorldState(NamedTuple):
-    """Fields: pos: (2,) int32 (row, col); t: int32 scalar, steps taken in the episode."""
+    """Fields: pos: (2,) int32 (row, col); t: int32 scalar, steps taken in the episode.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import GridWorld, GridWorldState
+        >>> env = GridWorld(["S..", ".#.", "..G"])
+        >>> state = GridWorldState(pos=jnp.array([1, 2], jnp.int32), t=jnp.int32(4))
+        >>> int(env.pos_to_obs(state.pos)), int(state.t)   # row 1, col 2: cell 1 * 3 + 2
+        (5, 4)
+    """
 
     pos: jax.Array
     t: jax.Array
@@ -111,6 +128,18 @@ class GridWorld(Environment):
         layout: rows of ``# G P S .``; without ``S`` the agent starts uniformly on
             every free cell.
         slip, step_reward, goal_reward, pit_reward, max_steps: the default params.
+
+    Example (observations are cell indices ``row * width + col``):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import ACTION_NAMES, GridWorld
+        >>> env = GridWorld(["S..", ".#.", "..G"], slip=0.1, step_reward=-0.1)
+        >>> env.height, env.width, env.n_states, ACTION_NAMES
+        (3, 3, 9, ('up', 'right', 'down', 'left'))
+        >>> obs, state = env.reset(jax.random.key(0))
+        >>> int(obs), state.pos.tolist()                  # at S
+        (0, [0, 0])
+        >>> env.obs_to_pos(jnp.int32(8)).tolist()         # the goal cell
+        [2, 2]
     """
 
     def __init__(self, layout: Sequence[str] = DEFAULT_LAYOUT, *, slip: float = 0.0,

@@ -73,6 +73,15 @@ class IsingChainParams(NamedTuple):
         step_cost: float32 scalar, reward cost per flip (reward units).
         scale: float32 scalar > 0, energy per reward unit in the shaping potential.
         gamma: float32 scalar in (0, 1], discount used in the shaping ``γ Φ(s') − Φ(s)``.
+
+    Example (a 4-spin open chain with one antiferromagnetic bond, in a field):
+        >>> from jaxphys.rl.envs import IsingChain
+        >>> env = IsingChain(n_spins=4)
+        >>> params = env.make_params(J=[1.0, -1.0, 1.0], h=0.5)
+        >>> params.J.tolist(), float(params.h)
+        ([1.0, -1.0, 1.0], 0.5)
+        >>> float(params.step_cost), float(params.scale), float(params.gamma)   # defaults
+        (1.0, 2.0, 1.0)
     """
 
     J: jax.Array
@@ -89,6 +98,20 @@ class IsingChainState(NamedTuple):
         spins: (N,) float32, values ±1.
         time: int32 scalar, flips taken in this episode.
         e_min: float32 scalar, exact ground-state energy of ``params`` (derived at reset).
+
+    Example (one broken bond: ``E = −1`` against ``E_min = −3``, so the shaping potential
+    is ``Φ = −(E − E_min)/scale = −1``; healing the bond ends the episode with reward
+    ``−step_cost − Φ = 0``):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import IsingChain, IsingChainState
+        >>> env = IsingChain(n_spins=4)
+        >>> params = env.default_params()
+        >>> state = IsingChainState(spins=jnp.array([1.0, 1.0, 1.0, -1.0]), time=jnp.int32(0),
+        ...                         e_min=env.ground_energy(params))
+        >>> float(env.energy(state.spins, params)), float(state.e_min)
+        (-1.0, -3.0)
+        >>> float(env.energy(jnp.ones(4), params))   # the last spin flipped: a ground state
+        -3.0
     """
 
     spins: jax.Array
@@ -132,7 +155,15 @@ def ising_chain_energy(spins: jax.Array, J: jax.Array, h: jax.Array) -> jax.Arra
 
 
 def ising_chain_local_fields(spins: jax.Array, J: jax.Array, h: jax.Array) -> jax.Array:
-    """Local fields ``f_i = J_{i−1}s_{i−1} + J_i s_{i+1} + h``, (N,); ``ΔE_i = 2 s_i f_i``."""
+    """Local fields ``f_i = J_{i−1}s_{i−1} + J_i s_{i+1} + h``, (N,); ``ΔE_i = 2 s_i f_i``.
+
+    >>> import jax.numpy as jnp
+    >>> from jaxphys.rl.envs import ising_chain_local_fields
+    >>> s = jnp.array([1.0, 1.0, -1.0])                   # open chain, J = 1, h = 0
+    >>> f = ising_chain_local_fields(s, jnp.array([1.0, 1.0]), 0.0)
+    >>> f.tolist(), (2 * s * f).tolist()     # ΔE of each flip: the last one heals the bond
+    ([1.0, 0.0, 1.0], [2.0, 0.0, -2.0])
+    """
     return _neighbour_sum(spins, J) + h
 
 
@@ -228,6 +259,21 @@ class IsingChain(Environment):
     Spaces: action ``Discrete(N)``; observation ``Box(-inf, inf, (N,) or (2N,))``.
     Reset draws each spin ±1 uniformly, redrawn (up to three times) if it is already a
     ground state (a start at the ground state would end at once).
+
+    Example (an open chain of 4 spins, observing the spins and their local fields):
+        >>> import jax
+        >>> from jaxphys.rl.envs import IsingChain
+        >>> env = IsingChain(n_spins=4, observe_fields=True)
+        >>> params = env.default_params()
+        >>> env.n_bonds, env.max_steps, env.action_space(params).n
+        (3, 8, 4)
+        >>> float(env.ground_energy(params))       # all three bonds satisfied: −3 J
+        -3.0
+        >>> IsingChain(n_spins=4, periodic=True).n_bonds     # a ring closes the chain
+        4
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> obs.shape, int(state.time)             # 4 spins, then their 4 local fields
+        ((8,), 0)
     """
 
     def __init__(self, n_spins: int = 10, *, periodic: bool = False, max_steps: int | None = None,

@@ -61,6 +61,15 @@ class IsingLatticeParams(NamedTuple):
         temperature: heat-bath temperature T ≥ 0 (energy units; 0: no thermal moves).
         step_cost: reward cost per flip (reward units, ≥ 0).
         scale: energy per reward unit (> 0).
+
+    Example (an antiferromagnet near Onsager's critical temperature 2/ln(1 + √2)):
+        >>> from jaxphys.rl.envs import IsingLattice
+        >>> env = IsingLattice(4)
+        >>> params = env.make_params(J=-1.0, temperature=2.269)
+        >>> float(params.J), round(float(params.temperature), 4), round(float(params.scale), 4)
+        (-1.0, 2.269, 4.0)
+        >>> float(env.ground_energy(params))      # the checkerboards: −2|J|L²
+        -32.0
     """
 
     J: jax.Array
@@ -70,7 +79,20 @@ class IsingLatticeParams(NamedTuple):
 
 
 class IsingLatticeState(NamedTuple):
-    """Fields: spins ((L, L) float32, ±1); time (int32 scalar, flips taken this episode)."""
+    """Fields: spins ((L, L) float32, ±1); time (int32 scalar, flips taken this episode).
+
+    Example (one spin against its four neighbours costs ``2J·4 = 8`` above the ground state;
+    flipping it back would pay ``8/scale − step_cost = 1.9``):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import IsingLattice, IsingLatticeState, ising_lattice_energy
+        >>> env = IsingLattice(4)
+        >>> params = env.default_params()                 # J = 1, T = 0, scale 4, cost 0.1
+        >>> state = IsingLatticeState(jnp.ones((4, 4)).at[1, 1].set(-1.0), jnp.int32(0))
+        >>> float(ising_lattice_energy(state.spins, params.J)), float(env.ground_energy(params))
+        (-24.0, -32.0)
+        >>> state.spins.shape, int(state.time)
+        ((4, 4), 0)
+    """
 
     spins: jax.Array
     time: jax.Array
@@ -82,12 +104,30 @@ def _neighbour_sum(spins: jax.Array) -> jax.Array:
 
 
 def ising_lattice_energy(spins: jax.Array, J: jax.Array) -> jax.Array:
-    """``E = −J Σ s_ij (s_i+1,j + s_i,j+1)`` of one periodic ``(L, L)`` configuration."""
+    """``E = −J Σ s_ij (s_i+1,j + s_i,j+1)`` of one periodic ``(L, L)`` configuration.
+
+    Example (the aligned state has all ``2L²`` bonds satisfied, the checkerboard all broken):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import ising_lattice_energy
+        >>> up = jnp.ones((4, 4))
+        >>> checkerboard = jnp.array([[1.0, -1.0] * 2, [-1.0, 1.0] * 2] * 2)
+        >>> float(ising_lattice_energy(up, 1.0)), float(ising_lattice_energy(checkerboard, 1.0))
+        (-32.0, 32.0)
+    """
     return -J * jnp.sum(spins * (jnp.roll(spins, -1, 0) + jnp.roll(spins, -1, 1)))
 
 
 def ising_lattice_flip_energies(spins: jax.Array, J: jax.Array) -> jax.Array:
-    """``(L, L)``: the energy change ``ΔE_ij = 2 J s_ij h_ij`` of flipping each spin."""
+    """``(L, L)``: the energy change ``ΔE_ij = 2 J s_ij h_ij`` of flipping each spin.
+
+    Example (one spin down in a 4 × 4 ferromagnet: flipping it back gains 8, flipping one
+    of its four neighbours costs ``2·(3 − 1) = 4``, flipping any other spin ``2·4 = 8``):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import ising_lattice_flip_energies
+        >>> spins = jnp.ones((4, 4)).at[1, 1].set(-1.0)
+        >>> ising_lattice_flip_energies(spins, 1.0).tolist()
+        [[8.0, 4.0, 8.0, 8.0], [4.0, -8.0, 4.0, 8.0], [8.0, 4.0, 8.0, 8.0], [8.0, 8.0, 8.0, 8.0]]
+    """
     return 2.0 * J * spins * _neighbour_sum(spins)
 
 
@@ -97,6 +137,19 @@ class IsingLattice(Environment):
     Args:
         size: L ≥ 3 (static).
         max_steps: flips before truncation (static), default ``L²``.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl.envs import IsingLattice
+        >>> env = IsingLattice(4)
+        >>> params = env.default_params()
+        >>> env.max_steps, env.action_space(params).n, env.observation_space(params).shape
+        (16, 16, (4, 4))
+        >>> float(env.ground_energy(params))     # −2|J|L²
+        -32.0
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> sorted(set(obs.ravel().tolist())), int(state.time)   # random ±1 spins
+        ([-1.0, 1.0], 0)
     """
 
     def __init__(self, size: int, max_steps: int | None = None):

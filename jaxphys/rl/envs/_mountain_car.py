@@ -52,6 +52,17 @@ class MountainCarParams(NamedTuple):
     Fields: min_position (−1.2), max_position (0.6), max_speed (0.07), goal_position
     (0.5 discrete, 0.45 continuous), goal_velocity (0), force (0.001 per unit of
     ``a − 1`` discrete; 0.0015 per unit of ``u`` continuous), gravity (0.0025).
+
+    Example:
+        >>> from jaxphys.rl.envs import MountainCar, MountainCarContinuous
+        >>> p = MountainCar().default_params()
+        >>> [round(float(x), 4) for x in (p.min_position, p.max_position, p.max_speed)]
+        [-1.2, 0.6, 0.07]
+        >>> round(float(p.goal_position), 4), round(float(p.force), 4), round(float(p.gravity), 4)
+        (0.5, 0.001, 0.0025)
+        >>> q = MountainCarContinuous().default_params()
+        >>> round(float(q.goal_position), 4), round(float(q.force), 4)
+        (0.45, 0.0015)
     """
 
     min_position: jax.Array
@@ -64,7 +75,19 @@ class MountainCarParams(NamedTuple):
 
 
 class MountainCarState(NamedTuple):
-    """Fields: position, velocity (float scalars); time (int32 scalar, steps taken)."""
+    """Fields: position, velocity (float scalars); time (int32 scalar, steps taken).
+
+    Example (at the valley floor, ``x = −π/6`` where ``cos 3x = 0``, gravity does not pull:
+    a push right from rest gives exactly ``v' = F = 0.001``):
+        >>> import math
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import MountainCar, MountainCarState
+        >>> floor = MountainCarState(jnp.float32(-math.pi / 6), jnp.float32(0.0), jnp.int32(0))
+        >>> obs, state, reward, terminated, truncated, info = MountainCar().step(
+        ...     jax.random.key(0), floor, 2)                     # 2: push right
+        >>> round(float(state.velocity), 6), float(reward), int(state.time)
+        (0.001, -1.0, 1)
+    """
 
     position: jax.Array
     velocity: jax.Array
@@ -112,7 +135,19 @@ class _MountainCarBase(Environment):
 
 class MountainCar(_MountainCarBase):
     """gymnasium ``MountainCar-v0``: ``Discrete(3)`` pushes (left, none, right), reward −1
-    per step, truncation after ``max_steps`` (200)."""
+    per step, truncation after ``max_steps`` (200).
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl.envs import MountainCar
+        >>> env = MountainCar()
+        >>> params = env.default_params()
+        >>> env.max_steps, env.action_space(params).n, env.observation_space(params).shape
+        (200, 3, (2,))
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> -0.6 <= float(obs[0]) <= -0.4, float(obs[1])        # in the valley, at rest
+        (True, 0.0)
+    """
 
     def __init__(self, max_steps: int = 200):
         super().__init__(max_steps)
@@ -130,7 +165,22 @@ class MountainCar(_MountainCarBase):
 
 class MountainCarContinuous(_MountainCarBase):
     """gymnasium ``MountainCarContinuous-v0``: a force ``Box(-1, 1, (1,))``, reward
-    ``−0.1 u²`` per step and +100 at the goal (0.45), truncation after ``max_steps`` (999)."""
+    ``−0.1 u²`` per step and +100 at the goal (0.45), truncation after ``max_steps`` (999).
+
+    Example (half throttle at the valley floor, ``cos 3x = 0``: ``v' = 0.0015·0.5`` and
+    the reward is ``−0.1·0.5² = −0.025``):
+        >>> import math
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import MountainCarContinuous, MountainCarState
+        >>> env = MountainCarContinuous()
+        >>> env.max_steps, env.action_space(env.default_params()).shape
+        (999, (1,))
+        >>> floor = MountainCarState(jnp.float32(-math.pi / 6), jnp.float32(0.0), jnp.int32(0))
+        >>> obs, state, reward, terminated, truncated, info = env.step(
+        ...     jax.random.key(0), floor, jnp.array([0.5]))
+        >>> round(float(state.velocity), 6), round(float(reward), 4)
+        (0.00075, -0.025)
+    """
 
     goal_position = 0.45
     force = 0.0015

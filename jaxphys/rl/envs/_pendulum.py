@@ -54,6 +54,14 @@ class PendulumParams(NamedTuple):
     Fields:
         max_speed: rad/s, 8.0.   max_torque: N·m, 2.0.   dt: s, 0.05.
         g: m/s², 10.0.   m: kg, 1.0.   l: m, 1.0.
+
+    Example:
+        >>> from jaxphys.rl.envs import Pendulum, PendulumParams
+        >>> p = Pendulum().default_params()
+        >>> PendulumParams._fields
+        ('max_speed', 'max_torque', 'dt', 'g', 'm', 'l')
+        >>> [round(float(x), 4) for x in p]
+        [8.0, 2.0, 0.05, 10.0, 1.0, 1.0]
     """
 
     max_speed: jax.Array
@@ -65,7 +73,18 @@ class PendulumParams(NamedTuple):
 
 
 class PendulumState(NamedTuple):
-    """Fields: theta (rad), theta_dot (rad/s) float scalars; time (int32 scalar, steps taken)."""
+    """Fields: theta (rad), theta_dot (rad/s) float scalars; time (int32 scalar, steps taken).
+
+    Example (upright at rest, a torque of 1 N·m: ``θ̇' = 3u/(ml²)·Δt = 0.15``,
+    ``θ' = θ̇'Δt = 0.0075``, and the reward is the cost of the torque, ``−0.001 u²``):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import Pendulum, PendulumState
+        >>> upright = PendulumState(jnp.float32(0.0), jnp.float32(0.0), jnp.int32(0))
+        >>> obs, state, reward, terminated, truncated, info = Pendulum().step(
+        ...     jax.random.key(0), upright, jnp.array([1.0]))
+        >>> [round(float(x), 4) for x in (state.theta_dot, state.theta, reward)]
+        [0.15, 0.0075, -0.001]
+    """
 
     theta: jax.Array
     theta_dot: jax.Array
@@ -82,6 +101,20 @@ class Pendulum(Environment):
 
     Args:
         max_steps: truncation limit (static), 200 as in v1.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl.envs import Pendulum
+        >>> env = Pendulum()
+        >>> params = env.default_params()
+        >>> env.max_steps, env.observation_space(params).shape
+        (200, (3,))
+        >>> torque = env.action_space(params)
+        >>> float(torque.low), float(torque.high), torque.shape
+        (-2.0, 2.0, (1,))
+        >>> obs, state = env.reset(jax.random.key(0), params)
+        >>> round(float(obs[0] ** 2 + obs[1] ** 2), 4)         # (cos θ, sin θ) on the circle
+        1.0
     """
 
     def __init__(self, max_steps: int = 200):

@@ -47,6 +47,16 @@ class TabularMDPParams(NamedTuple):
         initial: (S,) float32, initial-state distribution (sums to 1).
         terminal: (S,) bool, absorbing states that end an episode when entered.
         max_steps: int32 scalar, truncation length of an episode.
+
+    Example (Géron's MDP: action a0 is not available in s2, so its row is the self-loop):
+        >>> from jaxphys.rl.envs import three_state_mdp
+        >>> params = three_state_mdp().default_params()
+        >>> params.transitions.shape, params.rewards.shape, params.available.shape
+        ((3, 3, 3), (3, 3, 3), (3, 3))
+        >>> params.transitions[2, 0].tolist(), float(params.rewards[2, 1, 0])
+        ([0.0, 0.0, 1.0], 40.0)
+        >>> params.initial.tolist(), params.terminal.tolist(), int(params.max_steps)
+        ([1.0, 0.0, 0.0], [False, False, False], 1000)
     """
 
     transitions: jax.Array
@@ -58,7 +68,16 @@ class TabularMDPParams(NamedTuple):
 
 
 class TabularMDPState(NamedTuple):
-    """Fields: s: int32 scalar, current state; t: int32 scalar, steps taken in the episode."""
+    """Fields: s: int32 scalar, current state; t: int32 scalar, steps taken in the episode.
+
+    Example (in Géron's MDP, s1 allows a0 and a2 only):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import TabularMDPState, three_state_mdp
+        >>> env = three_state_mdp()
+        >>> state = TabularMDPState(s=jnp.int32(1), t=jnp.int32(0))
+        >>> env.action_mask(state.s, env.default_params()).tolist(), int(state.t)
+        ([True, False, True], 0)
+    """
 
     s: jax.Array
     t: jax.Array
@@ -74,6 +93,23 @@ def make_mdp_params(transitions: Any, rewards: Any, *, available: Any = None,
     ``ValueError`` naming the argument for wrong shapes, negative or non-finite
     probabilities, rows of available actions that do not sum to 1, or a
     non-terminal state without any available action.
+
+    Example (three states; the all-zero rows are the unavailable actions):
+        >>> import numpy as np
+        >>> from jaxphys.rl.envs import make_mdp_params
+        >>> P = np.zeros((3, 3, 3))                 # P[s, a, s']
+        >>> P[:, 0] = np.eye(3)                     # a0: stay, in every state
+        >>> P[0, 1] = [0.0, 0.5, 0.5]               # a1 in s0: a coin toss between s1 and s2
+        >>> params = make_mdp_params(P, np.zeros((3, 3, 3)))
+        >>> params.available.astype(int).tolist()
+        [[1, 1, 0], [1, 0, 0], [1, 0, 0]]
+        >>> params.transitions[1, 1].tolist(), params.initial.tolist()   # self-loop; start s0
+        ([0.0, 1.0, 0.0], [1.0, 0.0, 0.0])
+        >>> P[0, 1] = [0.0, 0.5, 0.4]
+        >>> make_mdp_params(P, np.zeros((3, 3, 3)))
+        Traceback (most recent call last):
+        ...
+        ValueError: transitions: the row of available action (s=0, a=1) must sum to 1, got 0.9
     """
     P = as_array(transitions, "transitions", ndim=3, dtype=jnp.float32)
     S, A = P.shape[0], P.shape[1]
@@ -126,6 +162,26 @@ class TabularMDP(Environment):
         transitions, rewards, available, initial, terminal, max_steps: as in
             ``make_mdp_params``; they become ``default_params()``. Other params of
             the same shapes (a vmapped batch, say) may be passed to ``reset``/``step``.
+
+    Example (a walk on three sites: a0 left, a1 stay, a2 right; entering the terminal site
+    s2 pays 1):
+        >>> import jax
+        >>> import numpy as np
+        >>> from jaxphys.rl.envs import TabularMDP
+        >>> P, R = np.zeros((3, 3, 3)), np.zeros((3, 3, 3))
+        >>> for s in (0, 1):
+        ...     for a, s_next in enumerate((max(s - 1, 0), s, s + 1)):
+        ...         P[s, a, s_next] = 1.0
+        >>> R[1, 2, 2] = 1.0
+        >>> env = TabularMDP(P, R, terminal=[False, False, True])
+        >>> env.n_states, env.n_actions
+        (3, 3)
+        >>> params = env.default_params()
+        >>> params.transitions[0, 0].tolist(), params.available[2].tolist()  # s2 needs none
+        ([1.0, 0.0, 0.0], [False, False, False])
+        >>> obs, state = env.reset(jax.random.key(0), params)   # the default start: s0
+        >>> int(obs), int(state.t)
+        (0, 0)
     """
 
     def __init__(self, transitions: Any, rewards: Any, *, available: Any = None,
@@ -176,6 +232,15 @@ def three_state_mdp(max_steps: int = 1000) -> TabularMDP:
     a0 → [0, 1, 0], a2 → [0, 0, 1] (a1 unavailable); from s2: a1 → [0.8, 0.1, 0.1]
     (a0, a2 unavailable). Rewards +10 for s0-a0-s0, −50 for s1-a2-s2, +40 for
     s2-a1-s0, else 0. Starts in s0, never terminates (truncated at ``max_steps``).
+
+    Example:
+        >>> from jaxphys.rl.envs import three_state_mdp
+        >>> env = three_state_mdp(max_steps=50)
+        >>> params = env.default_params()
+        >>> [round(p, 4) for p in params.transitions[0, 0].tolist()]
+        [0.7, 0.3, 0.0]
+        >>> float(params.rewards[0, 0, 0]), float(params.rewards[1, 2, 2]), int(params.max_steps)
+        (10.0, -50.0, 50)
     """
     P = np.zeros((3, 3, 3), np.float32)
     P[0, 0] = [0.7, 0.3, 0.0]

@@ -9,7 +9,7 @@ is stateful Python), it is for users who bring their own environment.
 
 Example:
     >>> import jax
-    >>> from jaxphys.rl.envs._gridworld import GridWorld
+    >>> from jaxphys.rl.envs import GridWorld
     >>> env = EpisodeStatistics(GridWorld(["SG"], step_reward=0.0))
     >>> obs, state = env.reset(jax.random.key(0))
     >>> obs, state, r, term, trunc, info = env.step(jax.random.key(1), state, 1)
@@ -66,6 +66,15 @@ class EpisodeStatsState(NamedTuple):
         episode_length: int32 scalar, steps so far in the running episode.
         returned_episode_return: float32 scalar, return of the last finished episode.
         returned_episode_length: int32 scalar, length of the last finished episode.
+
+    Example:
+        >>> import jax
+        >>> from jaxphys.rl.envs import EpisodeStatistics, GridWorld
+        >>> obs, state = EpisodeStatistics(GridWorld(["SG"])).reset(jax.random.key(0))
+        >>> type(state.env_state).__name__          # the inner environment's state
+        'GridWorldState'
+        >>> float(state.episode_return), int(state.episode_length)
+        (0.0, 0)
     """
 
     env_state: Any
@@ -83,6 +92,22 @@ class EpisodeStatistics(_Wrapper):
     episode; at an ending step, the one that just ended). Average
     ``info["episode_return"]`` where ``info["returned_episode"]`` for a learning
     curve.
+
+    Example (a bump into the wall costs −0.1, entering the goal pays +1):
+        >>> import jax
+        >>> from jaxphys.rl.envs import EpisodeStatistics, GridWorld
+        >>> env = EpisodeStatistics(GridWorld(["SG"], step_reward=-0.1))
+        >>> obs, state = env.reset(jax.random.key(0))
+        >>> obs, state, reward, terminated, truncated, info = env.step(
+        ...     jax.random.key(1), state, 3)                     # 3: left, into the wall
+        >>> bool(info["returned_episode"]), round(float(state.episode_return), 4)
+        (False, -0.1)
+        >>> obs, state, reward, terminated, truncated, info = env.step(
+        ...     jax.random.key(2), state, 1)
+        >>> bool(info["returned_episode"]), round(float(info["episode_return"]), 4)
+        (True, 0.9)
+        >>> int(info["episode_length"]), float(state.episode_return)   # a new episode
+        (2, 0.0)
     """
 
     def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, EpisodeStatsState]:
@@ -125,6 +150,17 @@ class NormalizeObsState(NamedTuple):
         mean: observation-shaped float32, running mean of the raw observations.
         var: observation-shaped float32, running (population) variance.
         count: float32 scalar, observations seen (starts at ``1e-4``).
+
+    Example (frozen moments applied to a Pendulum observation ``[cos θ, sin θ, θ̇]``):
+        >>> import jax.numpy as jnp
+        >>> from jaxphys.rl.envs import NormalizeObsState, NormalizeObservation, Pendulum
+        >>> moments = NormalizeObsState(env_state=None, mean=jnp.array([0.0, 0.0, 1.0]),
+        ...                             var=jnp.array([1.0, 1.0, 4.0]), count=jnp.float32(10.0))
+        >>> env = NormalizeObservation(Pendulum(), clip=5.0)
+        >>> env.normalize(jnp.array([0.5, -1.0, 5.0]), moments).tolist()   # (x − mean) / √var
+        [0.5, -1.0, 2.0]
+        >>> env.normalize(jnp.array([0.5, -1.0, 21.0]), moments).tolist()  # 10, clipped to 5
+        [0.5, -1.0, 5.0]
     """
 
     env_state: Any
@@ -146,6 +182,22 @@ class NormalizeObservation(_Wrapper):
         env: a ``Box``-observation environment.
         eps: variance floor.
         clip: bound on the normalised values.
+
+    Example (the running mean is the mean of the raw angular velocities seen, the first
+    one included):
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxphys.rl.envs import NormalizeObservation, Pendulum
+        >>> env = NormalizeObservation(Pendulum(), clip=5.0)
+        >>> space = env.observation_space(env.default_params())
+        >>> space.low, space.high, space.shape
+        (-5.0, 5.0, (3,))
+        >>> obs, state = env.reset(jax.random.key(0))
+        >>> raw = [float(state.env_state.theta_dot)]
+        >>> for i in range(3):
+        ...     obs, state, *_ = env.step(jax.random.key(i + 1), state, jnp.array([0.0]))
+        ...     raw.append(float(state.env_state.theta_dot))
+        >>> abs(float(state.mean[2]) - sum(raw) / 4) < 1e-3, round(float(state.count), 4)
+        (True, 4.0001)
     """
 
     def __init__(self, env: Environment, *, eps: float = 1e-8, clip: float = 10.0) -> None:
@@ -217,7 +269,7 @@ class ScaleReward(_Wrapper):
 
     Example:
         >>> import jax
-        >>> from jaxphys.rl.envs._pendulum import Pendulum
+        >>> from jaxphys.rl.envs import Pendulum
         >>> env = ScaleReward(Pendulum(), 0.1)
         >>> obs, state = env.reset(jax.random.key(0))
         >>> r_scaled = env.step(jax.random.key(1), state, jax.numpy.array([0.5]))[2]
@@ -271,6 +323,22 @@ class GymnasiumAdapter:
     Args:
         env: a gymnasium id (``"CartPole-v1"``) or a ``gymnasium.Env``.
         **make_kwargs: passed to ``gymnasium.make`` with an id.
+
+    Example (needs gymnasium; the same key gives the same start):
+        >>> import jax
+        >>> import numpy as np
+        >>> from jaxphys.rl.envs import GymnasiumAdapter
+        >>> env = GymnasiumAdapter("CartPole-v1")
+        >>> env.observation_space().shape, env.action_space().n
+        ((4,), 2)
+        >>> obs, state = env.reset(jax.random.key(0))
+        >>> bool(np.array_equal(obs, env.reset(jax.random.key(0))[0]))
+        True
+        >>> obs, state, reward, terminated, truncated, info = env.step(
+        ...     jax.random.key(1), state, 1)
+        >>> obs.shape, float(reward), bool(terminated)
+        ((4,), 1.0, False)
+        >>> env.close()
     """
 
     def __init__(self, env: Any, **make_kwargs: Any) -> None:
