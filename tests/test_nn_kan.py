@@ -214,6 +214,7 @@ def test_symbolic_library_errors_and_exact_fits(x64):
         symbolic_formula(kan, p)
 
 
+@pytest.mark.slow   # tests/test_tour.py checks the quick chapter's recovery in the default tier
 @pytest.mark.no_key_reuse_check
 def test_kan_recovers_exp_sin_plus_square(x64):
     """Done-when: RMSE < 1e-3 after grid extension; sin / x² / exp found with r² > 0.999;

@@ -192,6 +192,7 @@ def test_bad_inputs_raise_naming_the_argument(lm_and_params):
 
 
 @pytest.mark.no_key_reuse_check
+@pytest.mark.slow   # tests/test_tour.py checks the quick chapter's addition in the default tier
 def test_transformer_learns_two_digit_addition():
     """Done-when: >= 95 % exact match on held-out 2-digit + 2-digit problems."""
     data_key, init_key, fit_key, gen_key = jax.random.split(jax.random.key(18), 4)

@@ -163,6 +163,28 @@ def test_line_fit_recovers_the_generator_truth(quick_run, x64):
     np.testing.assert_allclose(m["slope_pull"], (m["slope"] - truth) / m["slope_err"])
 
 
+def test_transformer_chapter_learns_addition(quick_run):
+    """The default-tier check that the causal transformer learns 2-digit addition (the
+    ≥ 95 % acceptance floor at full size is tests/test_nn_transformer.py, slow tier):
+    greedy generation on held-out problems, quick mode (300 steps, 6000 problems)."""
+    result, _ = quick_run("transformer")
+    m = result.runs[0].result.metrics
+    assert m["test_exact_match"] >= 0.85, m["test_exact_match"]      # measured 0.970
+    assert m["test_digit_accuracy"] >= m["test_exact_match"]
+
+
+def test_kan_chapter_recovers_the_formula(quick_run):
+    """The default-tier check of the KAN's fit, pruning and symbolic recovery of
+    exp(sin πx + y²) (the float64 acceptance test is tests/test_nn_kan.py, slow tier)."""
+    result, _ = quick_run("kan")
+    m = result.runs[0].result.metrics
+    assert m["hidden_width_after_pruning"] == 1.0
+    r2 = {key.rsplit("_", 1)[-1]: value for key, value in m.items() if key.startswith("r2_edge")}
+    assert set(r2) == {"sin", "x^2", "exp"} and min(r2.values()) > 0.99, r2
+    assert m["formula_max_error"] < 1e-3, m["formula_max_error"]     # measured 8.4e-5
+    assert m["test_rmse_symbolic"] < 1e-2
+
+
 def test_classification_metrics_are_consistent(quick_run):
     result, _ = quick_run("classification")
     m = result.runs[0].result.metrics
