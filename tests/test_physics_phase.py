@@ -6,11 +6,15 @@ import numpy as np
 import optax
 import pytest
 
+
 from jaxphys.core import FitResult, Model
 from jaxphys.physics.ising import (T_CRITICAL, accuracy_away_from_tc, crossing_temperature,
                                    finite_size_extrapolation, ising_configurations, phase_curve,
                                    predict_ordered, train_phase_classifier)
 from jaxphys.tour._ch16_ising import _z2_logistic_demo as z2_logistic_demo
+
+# Monte Carlo data and 600-step trainings: execution-bound, so compiled optimised
+pytestmark = pytest.mark.xla_default_level
 
 TC = 2.0 / np.log(1.0 + np.sqrt(2.0))     # Onsager, written out independently
 
