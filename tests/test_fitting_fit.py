@@ -12,6 +12,9 @@ from jaxphys.fitting import (AT_LIMIT, HESSIAN_NOT_POSITIVE_DEFINITE, BinnedNLL,
                              LeastSquares, Parameters, UnbinnedNLL, minimize, status_reasons)
 from jaxphys.fitting._fit import _fit_core_jit
 
+# the numerics group: exact references compared at the level users compile with
+pytestmark = pytest.mark.xla_default_level
+
 X = np.linspace(0.0, 1.0, 20)
 Y = 1.0 + 2.0 * X + np.random.default_rng(0).normal(0.0, 0.1, 20)
 TIMES = np.random.default_rng(1).exponential(1.7, 200)

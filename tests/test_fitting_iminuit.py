@@ -23,6 +23,9 @@ from scipy import special, stats
 from jaxphys.fitting import (BinnedNLL, CorrelatedLeastSquares, GaussianConstraint, Parameters,
                              UnbinnedNLL, minimize, minos)
 
+# the numerics group: exact references compared at the level users compile with
+pytestmark = pytest.mark.xla_default_level
+
 iminuit = pytest.importorskip("iminuit")
 icost = pytest.importorskip("iminuit.cost")
 

@@ -14,6 +14,9 @@ from jaxphys.fitting import (BinnedNLL, CorrelatedLeastSquares, LeastSquares, Pa
                              likelihood_ratio_test, minos, profile_scan, upper_limit)
 from jaxphys.metrics import asimov_significance
 
+# the numerics group: exact references compared at the level users compile with
+pytestmark = pytest.mark.xla_default_level
+
 
 def poisson_deviance(n, mu):
     return 2 * (mu - n + (n * np.log(n / mu) if n > 0 else 0.0))

@@ -9,6 +9,9 @@ import scipy.stats
 from jaxphys.linear import (LinearFit, chi2_sf, design_matrix_poly, lstsq_fit, polyfit,
                             polyval)
 
+# the numerics group: exact references compared at the level users compile with
+pytestmark = pytest.mark.xla_default_level
+
 
 def _line_data(seed=0, n=40):
     rng = np.random.default_rng(seed)
