@@ -1,6 +1,54 @@
-"""Doctests in ``jaxphys/`` run with the same strict numerics as ``tests/``."""
+"""Doctests in ``jaxphys/`` run with the same strict numerics as ``tests/``, and the
+XLA optimisation level per test (``tests/conftest.py`` sets the suite's level, 0)."""
 
 import jax
+import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_debug_key_reuse", True)
+
+# The level is a per-program compile option too (what `jax.jit(compiler_options=...)`
+# sets): while `_OPTIMISED` is on, every program compiles at XLA's default backend
+# level, 3. An execution-bound test gains more than its compiles cost: the L = 20 Ising
+# data of test_physics_phase.py take 61 s unoptimised and 12 s optimised.
+from jax._src import compiler as _xla_compiler
+
+_OPTIMISED = {"on": False}
+_get_compile_options = _xla_compiler.get_compile_options
+
+
+def _compile_options(*args, env_options_overrides=None, **kwargs):
+    if _OPTIMISED["on"]:
+        env_options_overrides = {"xla_backend_optimization_level": 3,
+                                 **(env_options_overrides or {})}
+    return _get_compile_options(*args, env_options_overrides=env_options_overrides, **kwargs)
+
+
+_xla_compiler.get_compile_options = _compile_options
+
+
+# doctests whose tolerance is the one users get (float32 at the default level)
+OPTIMISED_DOCTESTS = {"jaxphys.dynamics._random_features.double_descent"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xla_default_level: compile at XLA's default "
+                            "optimisation level (execution-bound tests and the numerics "
+                            "group; on a module it covers its module-scoped fixtures too)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _xla_level_for_module(request):
+    previous = _OPTIMISED["on"]
+    _OPTIMISED["on"] = request.node.get_closest_marker("xla_default_level") is not None
+    yield
+    _OPTIMISED["on"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _xla_level_for_test(request):
+    previous = _OPTIMISED["on"]
+    marked = request.node.get_closest_marker("xla_default_level") is not None
+    _OPTIMISED["on"] = previous or marked or request.node.name in OPTIMISED_DOCTESTS
+    yield
+    _OPTIMISED["on"] = previous

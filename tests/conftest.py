@@ -7,8 +7,8 @@
   is itself covered by checked tests);
 * the ``x64`` fixture runs a test in float64;
 * XLA compiles without LLVM's optimisation passes (see below), except in tests or
-  modules marked ``@pytest.mark.xla_default_level``: execution-bound work (Monte Carlo
-  chains, long training fixtures) that runs several times slower unoptimised.
+  modules marked ``@pytest.mark.xla_default_level`` (the repository's conftest.py):
+  execution-bound work, and the numerics group.
 """
 
 import os
@@ -33,47 +33,10 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # jax-ml/jax#25861 describes the same hang and this workaround)
 jax.config.update("jax_cpu_enable_async_dispatch", False)
 
-# The level is a per-program compile option too (what `jax.jit(compiler_options=...)`
-# sets): while `_OPTIMISED` is on, every program compiles at XLA's default backend
-# level, 3. An execution-bound test gains more than its compiles cost: the L = 20 Ising
-# data of test_physics_phase.py take 61 s unoptimised and 12 s optimised.
-from jax._src import compiler as _xla_compiler  # noqa: E402
-
-_OPTIMISED = {"on": False}
-_get_compile_options = _xla_compiler.get_compile_options
-
-
-def _compile_options(*args, env_options_overrides=None, **kwargs):
-    if _OPTIMISED["on"]:
-        env_options_overrides = {"xla_backend_optimization_level": 3,
-                                 **(env_options_overrides or {})}
-    return _get_compile_options(*args, env_options_overrides=env_options_overrides, **kwargs)
-
-
-_xla_compiler.get_compile_options = _compile_options
-
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "no_key_reuse_check: run without jax_debug_key_reuse")
-    config.addinivalue_line("markers", "xla_default_level: compile at XLA's default "
-                            "optimisation level (execution-bound tests; on a module it "
-                            "covers its module-scoped fixtures too)")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _xla_level_for_module(request):
-    previous = _OPTIMISED["on"]
-    _OPTIMISED["on"] = request.node.get_closest_marker("xla_default_level") is not None
-    yield
-    _OPTIMISED["on"] = previous
-
-
-@pytest.fixture(autouse=True)
-def _xla_level_for_test(request):
-    previous = _OPTIMISED["on"]
-    _OPTIMISED["on"] = previous or request.node.get_closest_marker("xla_default_level") is not None
-    yield
-    _OPTIMISED["on"] = previous
 
 
 @pytest.fixture(autouse=True)
