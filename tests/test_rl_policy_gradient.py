@@ -227,6 +227,7 @@ def _solve(agent, env, n_seeds, max_steps, hparams=None):
 
 
 @pytest.mark.slow
+@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
 @pytest.mark.no_key_reuse_check
 def test_ppo_solves_cartpole_4_seeds():
     res, ret = _solve(rl.make_ppo(CARTPOLE, None, rl.PPOConfig(total_timesteps=500_000)),
@@ -236,6 +237,7 @@ def test_ppo_solves_cartpole_4_seeds():
 
 
 @pytest.mark.slow
+@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
 @pytest.mark.no_key_reuse_check
 def test_sac_solves_pendulum():
     _, ret = _solve(rl.make_sac(PENDULUM, None, rl.SACConfig()), PENDULUM, 2, 200)
@@ -243,6 +245,7 @@ def test_sac_solves_pendulum():
 
 
 @pytest.mark.slow
+@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
 @pytest.mark.no_key_reuse_check
 def test_ppo_continuous_solves_pendulum():
     env = rl.envs.ScaleReward(PENDULUM, 0.1)
@@ -254,6 +257,7 @@ def test_ppo_continuous_solves_pendulum():
 
 
 @pytest.mark.slow   # tests/test_tour_rl.py runs the chapter in quick mode already
+@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
 @pytest.mark.no_key_reuse_check
 def test_tour_chapter_13_quick(tmp_path):
     from jaxphys.tour._ch13_ppo import CHAPTER
