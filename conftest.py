@@ -1,11 +1,31 @@
 """Doctests in ``jaxphys/`` run with the same strict numerics as ``tests/``, and the
-XLA optimisation level per test (``tests/conftest.py`` sets the suite's level, 0)."""
+XLA optimisation level per test (the suite's level is 0, see below)."""
+
+import os
+
+# Most of the suite's CPU time is XLA compilation, much of it LLVM optimising the
+# generated code. The tests check what is computed, not how fast, so they compile
+# without those passes (the same HLO programs; float rounding may differ in the last
+# bits, e.g. the order of a vectorised sum). Benchmarks and users keep the default.
+# Set before the first backend starts; an XLA_FLAGS that names the level wins.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_backend_optimization_level=0").strip()
+# One Eigen thread per test process: pytest-xdist already puts one worker on each core,
+# so a multi-threaded Eigen pool in each worker only oversubscribes the cores.
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_cpu_multi_thread_eigen=false").strip()
 
 import jax
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_debug_key_reuse", True)
+# CPU programs run synchronously: with asynchronous dispatch, jaxlib 0.10's CPU client has
+# left a test waiting forever on a result no thread was computing (all XLA threads idle;
+# jax-ml/jax#25861 describes the same hang and this workaround)
+jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 # The level is a per-program compile option too (what `jax.jit(compiler_options=...)`
 # sets): while `_OPTIMISED` is on, every program compiles at XLA's default backend

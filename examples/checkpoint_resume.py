@@ -31,7 +31,7 @@ def main(quick: bool = False, checkpoints: str | None = None) -> dict:
     def loss_fn(params, batch, key):
         return jnp.mean((model.apply({"params": params}, batch["t"]) - batch["u"]) ** 2), {}
 
-    state = TrainState.create(model.init(key_init, t[:1])["params"], optax.adam(3e-3))
+    state = TrainState.create(jax.jit(model.init)(key_init, t[:1])["params"], optax.adam(3e-3))
     common = dict(loss_fn=loss_fn, n_steps=n_steps, batch_size=32, chunk_size=every,
                   progress=False)
     with tempfile.TemporaryDirectory() as tmp:

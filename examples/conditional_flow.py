@@ -31,22 +31,29 @@ def main(quick: bool = False) -> dict:
     key_c, key_x, key_fit, key_sample = jax.random.split(jax.random.key(0), 4)
     energy = jax.random.uniform(key_c, (n_events,), minval=1.0, maxval=3.0)
     x = detector(key_x, energy)
-    flow = RealNVP(n_layers=4, hidden=(32, 32))
+    flow = RealNVP(n_layers=2 if quick else 4, hidden=(32, 32))
     result = fit_flow(key_fit, flow, x, energy[:, None], n_steps=n_steps, batch_size=256,
                       learning_rate=3e-3)
 
+    @jax.jit                    # jitted: one compiled program instead of many eager ops
+    def sample(params, c, key):
+        return flow.apply(params, c).sample(seed=key, sample_shape=4000)   # p(x | c), distrax
+
+    @jax.jit
+    def training_nll(params):
+        return -flow.apply(params, energy[:, None]).log_prob(x).mean()
+
     checks = {}
     for c in (1.5, 2.5):
-        dist = flow.apply(result.state.params, jnp.array([c]))
-        samples = np.asarray(dist.sample(seed=jax.random.fold_in(key_sample, int(10 * c)),
-                                         sample_shape=4000))
+        samples = np.asarray(sample(result.state.params, jnp.array([c]),
+                                    jax.random.fold_in(key_sample, int(10 * c))))
         mean, sd = samples.mean(axis=0), samples.std(axis=0)
         truth_mean, truth_sd = np.array([c, 1.0 / c]), np.array([0.05 + 0.1 * c, 0.1])
         checks[c] = (mean, sd, truth_mean, truth_sd)
         print(f"c = {c}: E {mean[0]:.3f} ± {sd[0]:.3f} (truth {truth_mean[0]:.3f} ± "
               f"{truth_sd[0]:.3f}), t {mean[1]:.3f} ± {sd[1]:.3f} (truth {truth_mean[1]:.3f} ± "
               f"{truth_sd[1]:.3f})")
-    nll = float(-flow.apply(result.state.params, energy[:, None]).log_prob(x).mean())
+    nll = float(training_nll(result.state.params))
     print(f"{n_steps} steps on {n_events} events: training NLL {nll:.3f} nats")
     return {"checks": checks, "nll": nll}
 

@@ -76,7 +76,7 @@ def main(quick: bool = False) -> dict:
         return {"loss": loss_fn(state.ema, batch, key)[0],
                 "raw": loss_fn(state.train.params, batch, key)[0]}
 
-    params = model.init(key_init, train["t"][:1])["params"]
+    params = jax.jit(model.init)(key_init, train["t"][:1])["params"]
     train_state = TrainState.create(params, optax.adam(3e-3))
     state = EMAState(step=jnp.asarray(0, jnp.int32), train=train_state, ema=params)
     result = fit(key_fit, state, train, step=skip_nonfinite(ema_step), eval_fn=eval_fn,

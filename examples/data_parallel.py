@@ -37,7 +37,7 @@ def main(quick: bool = False) -> dict:
         accuracy = jnp.mean(jnp.argmax(logits, axis=-1) == batch["y"])
         return loss, {"accuracy": accuracy}
 
-    state = TrainState.create(model.init(key_init, x[:1])["params"], optax.adam(1e-2))
+    state = TrainState.create(jax.jit(model.init)(key_init, x[:1])["params"], optax.adam(1e-2))
     common = dict(loss_fn=loss_fn, n_steps=n_steps, batch_size=batch_size, progress=False)
     mesh = make_mesh()                                 # all local devices on one 'data' axis
     sharded = fit(key_fit, state, data, mesh=mesh, **common)

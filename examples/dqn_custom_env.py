@@ -80,11 +80,13 @@ def main(quick: bool = False) -> dict:
     hparams = agent.default_hparams._replace(learning_rate=1e-3, gamma=0.99)
     result = jax.jit(agent.train)(jax.random.key(0), hparams)
 
-    episodes = evaluate(jax.random.key(1), env, params, agent.policy(result.state.params),
-                        n_episodes=64, max_steps=env.max_steps)
+    def run(key, policy, n_episodes):                 # evaluate as one compiled program
+        return jax.jit(lambda k: evaluate(k, env, params, policy, n_episodes=n_episodes,
+                                          max_steps=env.max_steps))(key)
+
+    episodes = run(jax.random.key(1), agent.policy(result.state.params), 64)
     space = env.action_space(params)
-    uniform = evaluate(jax.random.key(2), env, params, lambda key, obs: space.sample(key),
-                       n_episodes=256, max_steps=env.max_steps)
+    uniform = run(jax.random.key(2), lambda key, obs: space.sample(key), 256)
     reached = float(np.mean(np.asarray(episodes.lengths) < env.max_steps))
     reached_random = float(np.mean(np.asarray(uniform.lengths) < env.max_steps))
     print(f"DQN on a custom double well, {config.total_timesteps} steps: greedy policy reaches "

@@ -29,7 +29,7 @@ def main(quick: bool = False, steps: int | None = None, checkpoints: str | None 
     key_train, key_val, key_init, key_fit = jax.random.split(jax.random.key(0), 4)
     train, val = damped_oscillation(key_train, 512), damped_oscillation(key_val, 256)
     model = MLP(widths=(64, 64, 1), activation="tanh")
-    params = model.init(key_init, train["t"][:1])["params"]
+    params = jax.jit(model.init)(key_init, train["t"][:1])["params"]
 
     def loss_fn(p, batch, key):
         pred = model.apply({"params": p}, batch["t"])

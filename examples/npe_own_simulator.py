@@ -37,7 +37,7 @@ def main(quick: bool = False) -> dict:
     n_simulations, n_steps = (2000, 300) if quick else (20_000, 4000)
     key_prior, key_sim, key_train, key_obs, key_post = jax.random.split(jax.random.key(0), 5)
     theta = sample_prior(key_prior, n_simulations)
-    x = jax.vmap(simulate)(jax.random.split(key_sim, n_simulations), theta)
+    x = jax.jit(jax.vmap(simulate))(jax.random.split(key_sim, n_simulations), theta)
 
     flow = NeuralSplineFlow(n_layers=2 if quick else 4, hidden=(32,) if quick else (64, 64))
     npe = train_npe(key_train, theta, x, flow=flow, n_steps=n_steps, batch_size=128,
@@ -45,7 +45,8 @@ def main(quick: bool = False) -> dict:
 
     theta_true = jnp.array([1.1, 0.8])
     x_obs = simulate(key_obs, theta_true)
-    samples = np.asarray(npe.sample(key_post, x_obs, 2000))
+    sample = jax.jit(npe.sample, static_argnums=2)     # one compiled program, not eager ops
+    samples = np.asarray(sample(key_post, x_obs, 2000))
     mean, sd = samples.mean(axis=0), samples.std(axis=0)
     for name, m, s, t in zip(("A", "λ"), mean, sd, np.asarray(theta_true)):
         print(f"{name}: posterior {m:.3f} ± {s:.3f}   (true {t:.3f})")

@@ -43,12 +43,14 @@ def main(quick: bool = False) -> dict:
     hparams = agent.default_hparams._replace(learning_rate=1e-3)
     result = jax.jit(agent.train)(jax.random.key(0), hparams)
 
+    def episodes(key, policy, n_episodes):            # evaluate as one compiled program
+        return jax.jit(lambda k: evaluate(k, env, params, policy, n_episodes=n_episodes,
+                                          max_steps=500))(key)
+
     key_greedy, key_random = jax.random.split(jax.random.key(1))
-    trained = evaluate(key_greedy, env, params, agent.policy(result.state.params),
-                       n_episodes=16, max_steps=500)
+    trained = episodes(key_greedy, agent.policy(result.state.params), 16)
     space = env.action_space(params)
-    uniform = evaluate(key_random, env, params, lambda key, obs: space.sample(key),
-                       n_episodes=64, max_steps=500)
+    uniform = episodes(key_random, lambda key, obs: space.sample(key), 64)
     print(f"PPO with a shared-torso actor-critic, {config.total_timesteps} steps: greedy "
           f"return {float(trained.mean_return):.1f} (random policy "
           f"{float(uniform.mean_return):.1f}, maximum 500)")

@@ -6,32 +6,19 @@
   checker's tracing overhead would dominate (their keys come from ``fit``, which
   is itself covered by checked tests);
 * the ``x64`` fixture runs a test in float64;
-* XLA compiles without LLVM's optimisation passes (see below), except in tests or
-  modules marked ``@pytest.mark.xla_default_level`` (the repository's conftest.py):
-  execution-bound work, and the numerics group.
+* XLA runs with one Eigen thread and synchronous dispatch, and compiles without
+  LLVM's optimisation passes except in tests or modules marked
+  ``@pytest.mark.xla_default_level`` (execution-bound work, and the numerics group);
+  all three are set in the repository's conftest.py.
 """
 
-import os
 import re
 
-# Most of the suite's CPU time is XLA compilation, much of it LLVM optimising the
-# generated code. The tests check what is computed, not how fast, so they compile
-# without those passes (the same HLO programs; float rounding may differ in the last
-# bits, e.g. the order of a vectorised sum). Benchmarks and users keep the default.
-# Set before the first backend starts; an XLA_FLAGS that names the level wins.
-if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + " --xla_backend_optimization_level=0").strip()
-
-import jax  # noqa: E402
+import jax
 import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
-# CPU programs run synchronously: with asynchronous dispatch, jaxlib 0.10's CPU client has
-# left a test waiting forever on a result no thread was computing (all XLA threads idle;
-# jax-ml/jax#25861 describes the same hang and this workaround)
-jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "no_key_reuse_check: run without jax_debug_key_reuse")

@@ -131,8 +131,14 @@ def test_agent_step_trains_through_core_fit_with_checkpoints(tmp_path):
     for a, b in zip(_leaves(result.state), _leaves(uninterrupted.state)):
         np.testing.assert_array_equal(a, b)              # resume is bit-exact
     # train_from compiles the same steps in another program: XLA may fuse differently,
-    # so the two agree to float32 rounding, not bit for bit
-    reference, _ = agent.train_from(jax.random.split(key_run)[0], state, agent.n_updates)
+    # so the two agree to float32 rounding, not bit for bit. It runs in two halves under
+    # the key-reuse checker: the program the checkpoint test compiled (there, two halves
+    # equal one run bit for bit)
+    half = agent.n_updates // 2
+    first_key, second_key = (jax.random.split(key_run)[0] for _ in range(2))  # one key
+    with jax.debug_key_reuse(True):
+        reference, _ = agent.train_from(first_key, state, half)
+        reference, _ = agent.train_from(second_key, reference, agent.n_updates - half)
     for a, b in zip(_leaves(result.state), _leaves(reference)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert len(result.history["n_episodes"]) == agent.n_updates

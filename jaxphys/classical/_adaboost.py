@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_int, check_in
+from jaxphys._checks import as_int, check_in, check_key
 from jaxphys.classical._ensemble import features_for, hyperparameter, stacked_leaf_values, \
     zeros_like_struct
 from jaxphys.classical._grow import TreeParams, grow_tree
@@ -145,6 +145,8 @@ def adaboost_fit(key: Any, X: Any, y: Any, *, n_estimators: int = 50, max_depth:
     >>> adaboost_predict(p, x).tolist()
     [0, 0, 1, 1, 0, 0]
     """
+    if key is not None:
+        check_key(key)
     depth = as_int(max_depth, "max_depth", minimum=1)
     n_est = as_int(n_estimators, "n_estimators", minimum=1)
     check_in(criterion, "criterion", tuple(c for c in CRITERIA if c != "mse"))

@@ -87,6 +87,8 @@ def histogram_fit(key: Any, x: Any, bins: int | Any = 10,
     >>> h.density.tolist()
     [0.8..., 1.2...]
     """
+    if key is not None:
+        check_key(key)
     xs = as_array(x, "x", ndim=1)
     xs = xs.astype(float_dtype(xs))
     if xs.shape[0] < 1:

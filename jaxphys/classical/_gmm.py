@@ -214,7 +214,8 @@ def gmm_n_parameters(n_components: int, n_features: int) -> int:
     >>> gmm_n_parameters(3, 2)
     17
     """
-    k, d = int(n_components), int(n_features)
+    k = as_int(n_components, "n_components", minimum=1)
+    d = as_int(n_features, "n_features", minimum=1)
     return (k - 1) + k * d + k * d * (d + 1) // 2
 
 
@@ -292,9 +293,9 @@ def gmm_select(key: jax.Array, X: Any, n_components: Sequence[int] = (1, 2, 3, 4
 
     >>> x = jnp.concatenate([jax.random.normal(jax.random.key(1), (200, 1)) - 5.0,
     ...                      jax.random.normal(jax.random.key(2), (200, 1)) + 5.0])
-    >>> sel = gmm_select(jax.random.key(0), x, (1, 2, 3))
+    >>> sel = gmm_select(jax.random.key(0), x, (1, 2))
     >>> sel.n_components, sel.bic.shape
-    (2, (3,))
+    (2, (2,))
     """
     check_key(key)
     check_in(criterion, "criterion", ("bic", "aic"))

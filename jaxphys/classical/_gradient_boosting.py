@@ -79,11 +79,12 @@ class GBParams(NamedTuple):
 
     >>> from jaxphys.classical import gb_fit
     >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
+    ...            max_depth=1)                       # five stumps
     >>> p.init.tolist()                # two balanced classes: [0, log-odds of class 1 = 0]
     [0.0, 0.0]
     >>> p.trees.threshold.shape[:2], int(p.n_estimators_used), round(float(p.tree_weight[0]), 4)
-    ((20, 1), 20, 0.1)
+    ((5, 1), 5, 0.1)
     """
 
     trees: TreeParams
@@ -291,11 +292,12 @@ def gb_fit(key: jax.Array, X: Any, y: Any, *, loss: str = "log_loss", n_estimato
         :class:`GBParams`.
 
     >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
+    ...            max_depth=1)                       # five stumps
     >>> gb_predict(p, jnp.array([[0.1], [0.9]])).tolist()
     [0, 1]
-    >>> q = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20,
-    ...            criterion="xgboost", reg_lambda=1.0)
+    >>> q = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
+    ...            max_depth=1, criterion="xgboost", reg_lambda=1.0)
     >>> gb_predict(q, jnp.array([[0.1], [0.9]])).tolist()
     [0, 1]
     """
@@ -361,7 +363,8 @@ def gb_decision_function(params: GBParams, X: Any) -> jax.Array:
 
     >>> from jaxphys.classical import gb_decision_function, gb_fit, gb_predict_proba
     >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
+    ...            max_depth=1)                       # five stumps
     >>> f = gb_decision_function(p, x)
     >>> f.shape, bool(f[0, 0] < 0 < f[-1, 0])          # log-odds of class 1 at x = 0 and 1
     ((40, 1), True)
@@ -377,7 +380,8 @@ def gb_predict_proba(params: GBParams, X: Any) -> jax.Array:
     :math:`\mathrm{softmax}(F)` otherwise); for regression, the ``(m, 1)`` predictions.
 
     >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=20)
+    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
+    ...            max_depth=1)                       # five stumps
     >>> gb_predict_proba(p, x).shape
     (40, 2)
     """
@@ -399,7 +403,7 @@ def gb_predict(params: GBParams, X: Any) -> jax.Array:
     >>> from jaxphys.classical import gb_fit, gb_predict
     >>> x = jnp.linspace(0, 1, 40)[:, None]
     >>> y = (x[:, 0] > 0.5).astype(int)
-    >>> p = gb_fit(jax.random.key(0), x, y, n_estimators=20)
+    >>> p = gb_fit(jax.random.key(0), x, y, n_estimators=5, max_depth=1)
     >>> bool((gb_predict(p, x) == y).all())          # every training point right
     True
     """

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, as_int, check_key, check_same_length
+from jaxphys._checks import as_array, as_int, check_finite, check_key, check_same_length
 from jaxphys.classical._common import as_features
 from jaxphys.data._splits import kfold_indices
 
@@ -62,7 +62,7 @@ def cross_validate(key: jax.Array, fit: Callable, score: Callable, X: Any, y: An
         fit: ``fit(key, X_train, y_train) -> params`` (bind hyperparameters with a lambda).
         score: ``score(params, X_val, y_val) -> scalar`` (higher or lower is better, as
             the caller reads it).
-        X: ``(n, d)`` finite features. y: optional ``(n, ...)`` targets.
+        X: ``(n, d)`` finite features. y: optional ``(n, ...)`` finite targets.
         n_folds: ``2 <= k <= n``.
 
     Returns:
@@ -95,6 +95,7 @@ def _folds(key, X, y, n_folds):
         if yy.ndim == 0:
             raise ValueError("y: expected an array with a leading sample axis, got a scalar")
         check_same_length("X", x, "y", yy)
+        check_finite(yy, "y")
     else:
         yy = None
     k = as_int(n_folds, "n_folds", minimum=2)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxphys._checks import as_int, check_shape
+from jaxphys._checks import as_int, check_key, check_shape
 from jaxphys.classical._common import as_features
 
 __all__ = ["PCAParams", "pca_fit", "pca_transform", "pca_inverse_transform"]
@@ -112,6 +112,8 @@ def pca_fit(key: Any, X: Any, n_components: int | None = None, *,
     >>> pca_transform(p, x).shape
     (4, 1)
     """
+    if key is not None:
+        check_key(key)
     x = as_features(X, "X", min_samples=2)
     n, d = x.shape
     k_max = min(n, d)

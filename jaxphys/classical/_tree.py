@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, as_int, check_finite, check_in, check_positive, \
+from jaxphys._checks import as_array, as_int, check_finite, check_in, check_key, check_positive, \
     check_same_length, check_shape
 from jaxphys.classical._common import as_features
 from jaxphys.classical._grow import TreeParams, grow_tree
@@ -137,6 +137,8 @@ def tree_fit(key: Any, X: Any, y: Any, *, max_depth: int = 5, min_samples_leaf: 
     >>> float(t.threshold[0]), tree_predict(t, x).tolist()
     (1.5, [0, 0, 1, 1])
     """
+    if key is not None:
+        check_key(key)
     depth = as_int(max_depth, "max_depth", minimum=1)
     min_leaf = as_int(min_samples_leaf, "min_samples_leaf", minimum=1)
     x, xb, labels, thresholds, c = _prepare(X, y, criterion, n_bins, n_classes)

@@ -14,6 +14,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxphys._checks import as_int
+
 
 def make_mesh(n_devices: int | None = None, axis_name: str = "data") -> Mesh:
     """A 1-D device mesh over the first ``n_devices`` devices (default: all).
@@ -24,7 +26,7 @@ def make_mesh(n_devices: int | None = None, axis_name: str = "data") -> Mesh:
         {'data': 1}
     """
     devices = jax.devices()
-    n = len(devices) if n_devices is None else int(n_devices)
+    n = len(devices) if n_devices is None else as_int(n_devices, "n_devices")
     if not 1 <= n <= len(devices):
         raise ValueError(f"n_devices: must be between 1 and {len(devices)} (devices available), got {n}")
     return Mesh(np.asarray(devices[:n]), (axis_name,))

@@ -241,6 +241,9 @@ def format_addition(a: int, b: int, n_digits: int) -> str:
         >>> format_addition(7, 45, 2), format_addition(99, 99, 2)
         ('07+45=052', '99+99=198')
     """
+    a = as_int(a, "a", minimum=0)
+    b = as_int(b, "b", minimum=0)
+    n_digits = as_int(n_digits, "n_digits", minimum=1)
     return f"{a:0{n_digits}d}+{b:0{n_digits}d}={a + b:0{n_digits + 1}d}"
 
 

@@ -85,6 +85,8 @@ def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
         >>> split_sizes(10, (0.6, 0.2, 0.2)), split_sizes(7, (0.6, 0.2, 0.2))
         ([6, 2, 2], [4, 2, 1])
     """
+    n = as_int(n, "n", minimum=1)
+    fractions = _check_fractions(fractions)
     n_train = int(_stride_select(n, fractions[0]).sum())
     n_val = int(_stride_select(n - n_train, _val_share(fractions)).sum())
     return [n_train, n_val, n - n_train - n_val]

@@ -85,6 +85,7 @@ def bias_variance(key: jax.Array, fit_predict: Callable, sample_train: Callable,
     check_key(key)
     n_sets = as_int(n_sets, "n_sets", minimum=2)
     x_test = as_array(x_test, "x_test")
+    check_finite(x_test, "x_test")
     sigma = as_array(sigma, "sigma", ndim=0)
     check_finite(sigma, "sigma")
     check_positive(sigma, "sigma", strict=False)
@@ -145,6 +146,8 @@ def polynomial_bias_variance(key: jax.Array, degrees: Sequence[int], *, n_train:
     """
     check_key(key)
     n_train = as_int(n_train, "n_train", minimum=2)
+    n_sets = as_int(n_sets, "n_sets", minimum=2)
+    n_test = as_int(n_test, "n_test", minimum=1)
     degs = [as_int(d, "degrees", minimum=0) for d in degrees]
     if max(degs) >= n_train:
         raise ValueError(f"degrees: expected degrees < n_train = {n_train} (interpolation "

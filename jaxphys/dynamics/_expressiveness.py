@@ -81,6 +81,8 @@ def width_for_budget(depth: int, n_params: int, d_in: int = 1, d_out: int = 1) -
     """
     depth = as_int(depth, "depth", minimum=1)
     budget = as_int(n_params, "n_params", minimum=1)
+    d_in = as_int(d_in, "d_in", minimum=1)
+    d_out = as_int(d_out, "d_out", minimum=1)
     best, best_gap = 1, None
     for w in range(1, budget + 1):
         count = mlp_param_count(d_in, (w,) * depth + (d_out,))

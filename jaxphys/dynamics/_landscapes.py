@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, check_key
+from jaxphys._checks import as_array, check_finite, check_key, check_shape
 
 __all__ = [
     "Landscape", "ill_conditioned_quadratic", "rosenbrock", "chi2_line", "gaussian_wells",
@@ -43,6 +43,7 @@ def ill_conditioned_quadratic(theta: jax.Array, condition: Any = 25.0) -> jax.Ar
     >>> float(ill_conditioned_quadratic(jnp.array([1.0, 1.0]), 10.0))
     5.5
     """
+    check_shape(theta, "theta", (2,))
     return 0.5 * (theta[0] ** 2 + condition * theta[1] ** 2)
 
 
@@ -55,6 +56,7 @@ def rosenbrock(theta: jax.Array, a: Any = 1.0, b: Any = 100.0) -> jax.Array:
     >>> float(rosenbrock(jnp.array([1.0, 1.0]))), float(rosenbrock(jnp.array([0.0, 1.0])))
     (0.0, 101.0)
     """
+    check_shape(theta, "theta", (2,))
     return (a - theta[0]) ** 2 + b * (theta[1] - theta[0] ** 2) ** 2
 
 
@@ -68,6 +70,12 @@ def chi2_line(theta: jax.Array, x: jax.Array, y: jax.Array, sigma: Any) -> jax.A
     >>> float(chi2_line(jnp.array([2.0, 1.0]), x, 2 * x + 1, 0.5))
     0.0
     """
+    check_shape(theta, "theta", (2,))
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    check_shape(y, "y", x.shape)
+    check_finite(x, "x")
+    check_finite(y, "y")
     return jnp.sum(((y - theta[0] * x - theta[1]) / sigma) ** 2)
 
 
@@ -101,6 +109,7 @@ def gaussian_wells(theta: jax.Array) -> jax.Array:
     >>> round(float(gaussian_wells(jnp.array([1.17026, 0.97118]))), 4)
     -1.4894
     """
+    check_shape(theta, "theta", (2,))
     centers = jnp.asarray(WELL_CENTERS, theta.dtype)
     sq = jnp.sum((theta[None, :] - centers) ** 2, axis=1)
     wells = jnp.asarray(WELL_DEPTHS, theta.dtype) * jnp.exp(

@@ -95,6 +95,7 @@ def length_map(q: Any, sigma_w2: Any, sigma_b2: Any, activation: str | Callable 
     1.0
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
     return _length(_param(q, "q", strict=False), _param(sigma_w2, "sigma_w2", strict=True),
                    _param(sigma_b2, "sigma_b2", strict=False), phi, n_quad)
 
@@ -117,6 +118,8 @@ def fixed_point_length(sigma_w2: Any, sigma_b2: Any, activation: str | Callable 
     0.0
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
+    n_iter = _checks.as_int(n_iter, "n_iter", minimum=1)
     return _q_star(_param(sigma_w2, "sigma_w2", strict=True),
                    _param(sigma_b2, "sigma_b2", strict=False), phi, n_quad, n_iter)
 
@@ -144,6 +147,7 @@ def correlation_map(c: Any, sigma_w2: Any, sigma_b2: Any, activation: str | Call
     1.0
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
     sw = _param(sigma_w2, "sigma_w2", strict=True)
     sb = _param(sigma_b2, "sigma_b2", strict=False)
     q = _q_star(sw, sb, phi, n_quad, 300) if q is None else _param(q, "q", strict=True)
@@ -163,6 +167,7 @@ def chi1(sigma_w2: Any, sigma_b2: Any, activation: str | Callable = "tanh", *,
     0.432
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
     sw = _param(sigma_w2, "sigma_w2", strict=True)
     sb = _param(sigma_b2, "sigma_b2", strict=False)
     return _chi1(_q_star(sw, sb, phi, n_quad, 300), sw, phi, n_quad)
@@ -184,6 +189,8 @@ def fixed_point_correlation(sigma_w2: Any, sigma_b2: Any, activation: str | Call
     1.0
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
+    n_iter = _checks.as_int(n_iter, "n_iter", minimum=1)
     sw = _param(sigma_w2, "sigma_w2", strict=True)
     sb = _param(sigma_b2, "sigma_b2", strict=False)
     q = _q_star(sw, sb, phi, n_quad, 300)
@@ -256,11 +263,13 @@ def mean_field(sigma_w2: Any, sigma_b2: Any, activation: str | Callable = "tanh"
     ([True, False], [False, True])
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
+    n_iter = _checks.as_int(n_iter, "n_iter", minimum=1)
     sw = _param(sigma_w2, "sigma_w2", strict=True)
     sb = _param(sigma_b2, "sigma_b2", strict=False)
     sw, sb = jnp.broadcast_arrays(sw, sb)
-    flat = _mean_field_jit(sw.ravel(), sb.ravel(), phi=phi, n_quad=int(n_quad),
-                           n_iter=int(n_iter))
+    flat = _mean_field_jit(sw.ravel(), sb.ravel(), phi=phi, n_quad=n_quad,
+                           n_iter=n_iter)
     return MeanField(*(f.reshape(sw.shape) for f in flat))
 
 
@@ -307,11 +316,13 @@ def critical_sigma_w2(sigma_b2: Any, activation: str | Callable = "tanh", *,
     1.761
     """
     phi = _activation(activation)
+    n_quad = _checks.as_int(n_quad, "n_quad", minimum=1)
+    n_bisect = _checks.as_int(n_bisect, "n_bisect", minimum=1)
     sb = _param(sigma_b2, "sigma_b2", strict=False)
     lo, hi = (float(b) for b in bracket)
     if not 0 < lo < hi:
         raise ValueError(f"bracket: expected 0 < low < high, got {bracket}")
 
     out = _critical_jit(sb.ravel(), jnp.asarray(lo, sb.dtype), jnp.asarray(hi, sb.dtype),
-                        phi=phi, n_quad=int(n_quad), n_bisect=int(n_bisect))
+                        phi=phi, n_quad=n_quad, n_bisect=n_bisect)
     return out.reshape(sb.shape)

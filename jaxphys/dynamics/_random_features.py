@@ -91,6 +91,7 @@ def apply_features(feature_map: FeatureMap, x: Any, *, kind: str = "relu") -> ja
     if x.shape[1] != feature_map.weights.shape[0]:
         raise ValueError(f"x: expected shape (n, {feature_map.weights.shape[0]}) to match the "
                          f"feature map, got {tuple(x.shape)}")
+    check_finite(x, "x")
     return _features(feature_map, x, kind)
 
 

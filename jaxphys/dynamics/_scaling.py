@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxphys._checks import as_int, check_key
+from jaxphys._checks import as_array, as_int, check_finite, check_key, check_positive
 from jaxphys.core import (Model, TrainState, as_model, flat_optimizer, make_train_step,
                           resolve_optimizer, run_steps)
 from jaxphys.nn import KAN, refine_grid
@@ -138,6 +138,14 @@ def teacher_student_sweep(key: jax.Array, n_train: Sequence[int], *, d_in: int =
     check_key(key)
     n_eval = as_int(n_eval, "n_eval", minimum=1)
     n_steps = as_int(n_steps, "n_steps", minimum=n_eval)
+    n_test = as_int(n_test, "n_test", minimum=1)
+    n_seeds = as_int(n_seeds, "n_seeds", minimum=1)
+    d_in = as_int(d_in, "d_in", minimum=1)
+    teacher_width = as_int(teacher_width, "teacher_width", minimum=1)
+    student_width = as_int(student_width, "student_width", minimum=1)
+    lr = as_array(learning_rate, "learning_rate", ndim=0)
+    check_finite(lr, "learning_rate")
+    check_positive(lr, "learning_rate")
     n_max = max(int(n) for n in n_train)
     dtype = jnp.result_type(float)
     teacher_key, sweep_key = jax.random.split(key)
@@ -241,11 +249,17 @@ def kan_grid_scaling(key: jax.Array, grid_sizes: Sequence[int] = (4, 8, 16, 32),
     """
     check_key(key)
     n_lbfgs = as_int(n_lbfgs, "n_lbfgs", minimum=1)
+    n_train = as_int(n_train, "n_train", minimum=1)
+    n_test = as_int(n_test, "n_test", minimum=1)
+    n_bootstrap = as_int(n_bootstrap, "n_bootstrap", minimum=1)
     optimizer = (flat_optimizer(optax.lbfgs(memory_size=20)) if optimizer is None
                  else resolve_optimizer(optimizer, "optimizer"))
     grids = [as_int(g, "grid_sizes", minimum=1) for g in grid_sizes]
     if sorted(grids) != grids or len(set(grids)) != len(grids):
         raise ValueError(f"grid_sizes: expected increasing sizes, got {tuple(grid_sizes)}")
+    if len(grids) < 3:
+        raise ValueError(f"grid_sizes: expected at least 3 sizes for the power-law fit, got "
+                         f"{tuple(grid_sizes)}")
     target = (lambda x: jnp.exp(jnp.sin(jnp.pi * x))) if target is None else target
     dtype = jnp.result_type(float)
     data_key, init_key, boot_key, train_key = jax.random.split(key, 4)

@@ -97,7 +97,13 @@ def trainability(key: jax.Array, x: Any, y: Any, sigma_w2: Any, sigma_b2: Any, d
 
     _checks.check_key(key)
     x = _checks.as_array(x, "x", ndim=2, dtype=jnp.float32)
-    y = _checks.as_array(y, "y", ndim=1).astype(jnp.int32)
+    _checks.check_finite(x, "x")
+    y = _checks.as_array(y, "y", ndim=1)
+    if _checks.is_concrete(y):
+        labels = np.asarray(y)
+        if not np.all(np.isfinite(labels) & (labels >= 0) & (labels == np.round(labels))):
+            raise ValueError("y: expected integer class labels >= 0")
+    y = y.astype(jnp.int32)
     _checks.check_same_length("x", x, "y", y)
     sw = _param(sigma_w2, "sigma_w2", strict=True)
     sw = jnp.atleast_1d(sw).astype(jnp.float32)
@@ -105,6 +111,10 @@ def trainability(key: jax.Array, x: Any, y: Any, sigma_w2: Any, sigma_b2: Any, d
     depth_list = [_checks.as_int(d, "depths", minimum=1) for d in np.atleast_1d(depths)]
     n_steps = _checks.as_int(n_steps, "n_steps", minimum=1)
     batch_size = _checks.as_int(batch_size, "batch_size", minimum=1)
+    width = _checks.as_int(width, "width", minimum=1)
+    lr = _checks.as_array(learning_rate, "learning_rate", ndim=0)
+    _checks.check_finite(lr, "learning_rate")
+    _checks.check_positive(lr, "learning_rate")
     if batch_size > x.shape[0]:
         raise ValueError(f"batch_size: must be at most the number of examples "
                          f"({x.shape[0]}), got {batch_size}")

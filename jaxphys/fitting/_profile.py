@@ -42,6 +42,7 @@ def delta_for(cl: Any, n_parameters: int) -> float:
     if not cl > 0 or not np.isfinite(cl):
         raise ValueError(f"cl: expected a probability in (0, 1) or a number of standard "
                          f"deviations >= 1, got {cl}")
+    n_parameters = as_int(n_parameters, "n_parameters")
     if n_parameters not in (1, 2):
         raise ValueError(f"n_parameters: expected 1 or 2, got {n_parameters}")
     if cl >= 1:

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, as_int
+from jaxphys._checks import as_array, as_int, check_finite
 
 from ._fit import MinimizeResult, as_parameters, finish, minimize, internal_cost_of, positive_float
 from ._newton import NewtonState, evaluator, newton_running, newton_start, newton_step
@@ -42,7 +42,7 @@ def minimize_toys(make_cost: Callable[[Any], Any], data: Any, parameters: Any, *
         make_cost: ``make_cost(one_toy) -> Cost``, traceable (build the cost
             from the toy's arrays). A module-level function (or one kept
             alive) compiles once: it is a static argument of the compiled call.
-        data: a pytree of arrays whose leading axis runs over the toys (for
+        data: a pytree of finite arrays whose leading axis runs over the toys (for
             example counts ``(n_toys, n_bins)``).
         parameters: as for :func:`~jaxphys.fitting.minimize` (the same start for every toy).
         batch_size: fits run side by side (>= 1); a finished fit's slot takes
@@ -75,6 +75,7 @@ def minimize_toys(make_cost: Callable[[Any], Any], data: Any, parameters: Any, *
     if len(n) != 1:
         raise ValueError(f"data: every array must have the same number of toys along axis 0, "
                          f"got {sorted(n)}")
+    check_finite(data, "data")
     with jax.enable_x64(True):
         data = jax.tree.map(lambda a: jnp.asarray(np.asarray(a) if not isinstance(
             a, jax.core.Tracer) else a), data)

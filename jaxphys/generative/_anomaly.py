@@ -21,13 +21,16 @@ __all__ = ["reconstruction_error", "anomaly_threshold", "AnomalyResult", "detect
 
 def reconstruction_error(apply_fn: Callable, params: Any, x) -> jax.Array:
     """Per-example anomaly score ``s_i = ‖x_i - x̂_i‖²/D`` ``(N,)`` with
-    ``x̂ = apply_fn(params, x)``.
+    ``x̂ = apply_fn(params, x)``, for finite ``x`` ``(N, ...)``.
 
     Example:
         >>> reconstruction_error(lambda p, x: 0 * x, None, jnp.ones((2, 4))).tolist()
         [1.0, 1.0]
     """
     x = as_array(x, "x")
+    if x.ndim < 1:
+        raise ValueError("x: expected a batch (N, ...) of examples, got a scalar")
+    check_finite(x, "x")
     x_hat = apply_fn(params, x)
     return jnp.mean((x_hat - x).reshape(x.shape[0], -1) ** 2, axis=1)
 

@@ -111,6 +111,23 @@ def _check_data(x, name="x") -> jax.Array:
     return x
 
 
+def _check_fits(model: nn.Module, params: Any, x: jax.Array, name: str) -> None:
+    """``model`` must reconstruct an example of ``x`` in ``x``'s shape (``decode(encode(x))``
+    traced abstractly: nothing is compiled); a ``ValueError`` names ``name`` otherwise."""
+    def reconstruct(p, xx):
+        return model.apply(p, model.apply(p, xx, method="encode"), method="decode")
+
+    try:
+        out = jax.eval_shape(reconstruct, params, x[:1])
+    except Exception as err:  # a flax or lax shape error, kept as the cause
+        raise ValueError(f"{name}: examples of shape {tuple(x.shape[1:])} do not fit the "
+                         f"model ({type(err).__name__}: {err})") from err
+    if tuple(getattr(out, "shape", ())) != tuple(x[:1].shape):
+        raise ValueError(f"{name}: the model maps examples of shape {tuple(x.shape[1:])} to "
+                         f"{tuple(getattr(out, 'shape', ())[1:])}; an autoencoder reconstructs "
+                         f"its input's shape")
+
+
 def train_autoencoder(key: jax.Array, model: nn.Module, x, *, n_steps: int = 2000,
                       batch_size: int = 128, learning_rate: float = 1e-3,
                       val_x=None, params=None, optimizer=None, corruption: str | None = None,
@@ -152,15 +169,25 @@ def train_autoencoder(key: jax.Array, model: nn.Module, x, *, n_steps: int = 200
                                sparsity_target=sparsity_target,
                                sparsity_weight=sparsity_weight)
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     opt = optax.adam(check_learning_rate(learning_rate)) if optimizer is None else optimizer
     init_key, fit_key = jax.random.split(key)
+    val = None if val_x is None else {"x": _check_data(val_x, "val_x")}
+    shapes = params
+    if params is None:           # the shapes first (abstract, nothing compiled), then init
+        try:
+            shapes = jax.eval_shape(model.init, init_key, x[:1])
+        except Exception as err:  # a flax or lax shape error, kept as the cause
+            raise ValueError(f"x: examples of shape {tuple(x.shape[1:])} do not fit the "
+                             f"model ({type(err).__name__}: {err})") from err
+    _check_fits(model, shapes, x, "x")
+    if val is not None:
+        _check_fits(model, shapes, val["x"], "val_x")
     if params is None:
         params = model.init(init_key, x[:1])
     state = TrainState.create(params, opt)
-    val = None if val_x is None else {"x": _check_data(val_x, "val_x")}
     settings = fit_settings(fit_kwargs, n_steps=n_steps, val_data=val,
-                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
-                                           x.shape[0]),
+                            batch_size=min(batch_size, x.shape[0]),
                             eval_every=n_steps if val is not None else None,
                             progress=progress, chunk_size=min(500, n_steps), desc="autoencoder")
     return fit(fit_key, state, {"x": x}, loss_fn=loss_fn, **settings)

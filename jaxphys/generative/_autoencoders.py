@@ -99,8 +99,8 @@ class ConvAutoencoder(nn.Module):
 
     Example:
         >>> ae = ConvAutoencoder(image_shape=(8, 8, 1), latent_dim=4, features=4)
-        >>> v = ae.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
-        >>> ae.apply(v, jnp.ones((2, 8, 8, 1))).shape
+        >>> v = jax.jit(ae.init)(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
+        >>> jax.jit(ae.apply)(v, jnp.ones((2, 8, 8, 1))).shape
         (2, 8, 8, 1)
     """
 

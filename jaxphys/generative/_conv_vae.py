@@ -54,8 +54,8 @@ class ConvEncoder(nn.Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> enc = ConvEncoder(latent_dim=2, image_shape=(8, 8, 1), channels=(4, 8), hidden=16)
-        >>> v = enc.init(jax.random.key(0), jnp.zeros((1, 64)))
-        >>> q = enc.apply(v, jnp.ones((3, 64)))
+        >>> v = jax.jit(enc.init)(jax.random.key(0), jnp.zeros((1, 64)))
+        >>> q = jax.jit(enc.apply)(v, jnp.ones((3, 64)))
         >>> q.batch_shape, q.event_shape
         ((3,), (2,))
     """
@@ -98,8 +98,8 @@ class ConvDecoder(nn.Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> dec = ConvDecoder((8, 8, 1), channels=(8, 4), hidden=16)
-        >>> v = dec.init(jax.random.key(0), jnp.zeros((1, 2)))
-        >>> dec.apply(v, jnp.zeros((3, 2))).log_prob(jnp.ones((3, 64))).shape
+        >>> v = jax.jit(dec.init)(jax.random.key(0), jnp.zeros((1, 2)))
+        >>> jax.jit(dec.apply)(v, jnp.zeros((3, 2))).log_prob(jnp.ones((3, 64))).shape
         (3,)
     """
 

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_array, as_int, check_finite, check_key
+from .._checks import as_array, as_int, check_finite, check_key, check_range
 from ..core import FitResult, TrainState, fit
 from ..nn import UNet
 from ._schedules import NoiseSchedule
@@ -54,6 +54,9 @@ def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> 
         >>> timestep_embedding(jnp.array([0, 5]), 4).shape
         (2, 4)
     """
+    dim = as_int(dim, "dim", minimum=2)
+    if dim % 2:
+        raise ValueError(f"dim: expected an even number (cos and sin pairs), got {dim}")
     half = dim // 2
     freqs = jnp.exp(-jnp.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
     args = jnp.asarray(t, jnp.float32)[:, None] * freqs[None, :]
@@ -94,7 +97,7 @@ class TimeMLP(nn.Module):
 
     Example:
         >>> net = TimeMLP(widths=(16, 16))
-        >>> v = net.init(jax.random.key(0), jnp.zeros((3, 2)), jnp.zeros(3, jnp.int32))
+        >>> v = net.init(jax.random.key(0), jnp.zeros((5, 2)), jnp.zeros(5, jnp.int32))
         >>> net.apply(v, jnp.ones((5, 2)), jnp.arange(5)).shape
         (5, 2)
     """
@@ -128,8 +131,9 @@ class DiffusionUNet(nn.Module):
 
     Example:
         >>> net = DiffusionUNet(features=4, depth=1, n_classes=10)
-        >>> v = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)), jnp.zeros(1, jnp.int32))
-        >>> net.apply(v, jnp.ones((2, 8, 8, 1)), jnp.arange(2), jnp.arange(2)).shape
+        >>> v = jax.jit(net.init)(jax.random.key(0), jnp.zeros((1, 8, 8, 1)),
+        ...                       jnp.zeros(1, jnp.int32))
+        >>> jax.jit(net.apply)(v, jnp.ones((2, 8, 8, 1)), jnp.arange(2), jnp.arange(2)).shape
         (2, 8, 8, 1)
     """
 
@@ -334,6 +338,7 @@ def ddim_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
     # and x̂_0 = (x - sqrt(1-ᾱ) ε)/sqrt(ᾱ) would amplify the error of ε by 1/sqrt(ᾱ).
     taus = np.unique((np.arange(s) * schedule.n_steps) // s).astype(np.int32)
     eta_arr = as_array(eta, "eta", ndim=0).astype(jnp.float32)
+    check_range(eta_arr, "eta", low=0.0)
     return _ddim(key, model, params, schedule, shape, jnp.asarray(taus), lab, w, eta_arr,
                  cond)
 
@@ -430,6 +435,7 @@ def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x
     check_key(key)
     data = _diffusion_data(model, x, y)
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     opt = diffusion_optimizer(learning_rate, n_steps, clip_norm=clip_norm, optimizer=optimizer)
     loss_fn = ddpm_loss(model, schedule, cond_drop=cond_drop if y is not None else 0.0)
     init_key, fit_key = jax.random.split(key)
@@ -437,7 +443,6 @@ def train_diffusion(key: jax.Array, model: nn.Module, schedule: NoiseSchedule, x
         params = init_diffusion(init_key, model, data["x"], data.get("y"))
     state = TrainState.create(params, opt)
     settings = fit_settings(fit_kwargs, n_steps=n_steps, progress=progress,
-                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
-                                           data["x"].shape[0]),
+                            batch_size=min(batch_size, data["x"].shape[0]),
                             chunk_size=min(500, n_steps), desc="diffusion")
     return fit(fit_key, state, data, loss_fn=loss_fn, **settings)

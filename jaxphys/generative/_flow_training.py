@@ -33,7 +33,7 @@ def flow_nll_loss(flow: _Flow) -> Callable:
     Example:
         >>> import jax, jax.numpy as jnp
         >>> from jaxphys.generative import RealNVP, flow_nll_loss
-        >>> flow = RealNVP(n_layers=2, hidden=(16,))
+        >>> flow = RealNVP(n_layers=2, hidden=(8,))
         >>> x = jnp.zeros((256, 2))                  # 256 copies of the origin
         >>> params = flow.init(jax.random.key(0), x)  # zero spread: the identity map at init
         >>> nll, metrics = flow_nll_loss(flow)(params, x, None)
@@ -145,11 +145,10 @@ def fit_flow(key: jax.Array, flow: _Flow, x, context=None, *, n_steps: int = 200
         >>> import jax
         >>> from jaxphys.generative import RealNVP, fit_flow
         >>> x = jax.random.normal(jax.random.key(0), (256, 2)) * 2.0 + 1.0
-        >>> flow = RealNVP(n_layers=2, hidden=(16,))
-        >>> res = fit_flow(jax.random.key(1), flow, x, n_steps=300, batch_size=128,
-        ...                learning_rate=1e-2)
+        >>> flow = RealNVP(n_layers=2, hidden=(8,), standardise=False)  # starts as N(0, I)
+        >>> res = fit_flow(jax.random.key(1), flow, x, n_steps=50, learning_rate=3e-2)
         >>> nll = -float(flow.apply(res.state.params).log_prob(x).mean())
-        >>> nll < 5.0      # from 6.84 at init (the identity); the true N(1, 4 I) scores 3.22
+        >>> nll < 5.0      # from 6.72 at init (the identity); the Gaussian fit to x scores 4.18
         True
     """
     check_key(key, "key")
@@ -161,12 +160,12 @@ def fit_flow(key: jax.Array, flow: _Flow, x, context=None, *, n_steps: int = 200
     elif val_context is not None:
         raise ValueError("val_context: given without val_x")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     opt = flow_optimizer(learning_rate, n_steps, clip_norm=clip_norm, optimizer=optimizer)
     init_key, fit_key = jax.random.split(key)
     if params is None:
         params = flow.init(init_key, data["x"], data.get("context"))
     state = TrainState.create(params, opt)
     settings = fit_settings(fit_kwargs, n_steps=n_steps, val_data=val, progress=progress,
-                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
-                                           data["x"].shape[0]), desc="flow")
+                            batch_size=min(batch_size, data["x"].shape[0]), desc="flow")
     return fit(fit_key, state, data, loss_fn=flow_nll_loss(flow), **settings)

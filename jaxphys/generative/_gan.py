@@ -379,15 +379,22 @@ def train_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, x,
     check_finite(x, "x")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
     batch_size = min(as_int(batch_size, "batch_size", minimum=1), x.shape[0])
+    chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
     if optimizer is None:
         optimizer = optax.adam(check_learning_rate(learning_rate), b1=b1)
     d_optimizer = optimizer if discriminator_optimizer is None else discriminator_optimizer
     step = make_gan_step(generator, discriminator, latent_dim, r1_penalty=r1_penalty,
                          replay_fraction=replay_fraction, jit=False)
     init_key, fit_key = jax.random.split(key)
+    z = jnp.zeros((1, latent_dim))       # latent_dim is checked by make_gan_step
+    fake = jax.eval_shape(lambda k: generator.apply(generator.init(k, z), z, train=False),
+                          init_key)     # abstract: nothing is compiled
+    if tuple(fake.shape[1:]) != tuple(x.shape[1:]):
+        raise ValueError(f"x: samples of shape {tuple(x.shape[1:])} differ from the "
+                         f"generator's {tuple(fake.shape[1:])}")
     state = init_gan(init_key, generator, discriminator, optimizer, d_optimizer, latent_dim,
                      x[: max(2, batch_size)], replay_size=replay_size)
     settings = fit_settings(fit_kwargs, n_steps=n_steps, batch_size=batch_size,
-                            chunk_size=min(as_int(chunk_size, "chunk_size", minimum=1), n_steps),
+                            chunk_size=min(chunk_size, n_steps),
                             progress=progress, desc="gan")
     return fit(fit_key, state, {"x": x}, step=step, **settings)

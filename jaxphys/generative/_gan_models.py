@@ -117,8 +117,8 @@ class DCGenerator(nn.Module):
 
     Example:
         >>> g = DCGenerator(features=4)
-        >>> v = g.init(jax.random.key(0), jnp.zeros((2, 8)))
-        >>> g.apply(v, jnp.zeros((3, 8))).shape
+        >>> v = jax.jit(g.init)(jax.random.key(0), jnp.zeros((2, 8)))
+        >>> jax.jit(g.apply)(v, jnp.zeros((3, 8))).shape
         (3, 8, 8, 1)
     """
 
@@ -141,8 +141,8 @@ class DCDiscriminator(nn.Module):
 
     Example:
         >>> d = DCDiscriminator(features=4)
-        >>> v = d.init(jax.random.key(0), jnp.zeros((2, 8, 8, 1)))
-        >>> d.apply(v, jnp.zeros((3, 8, 8, 1))).shape
+        >>> v = jax.jit(d.init)(jax.random.key(0), jnp.zeros((2, 8, 8, 1)))
+        >>> jax.jit(d.apply)(v, jnp.zeros((3, 8, 8, 1))).shape
         (3,)
     """
 

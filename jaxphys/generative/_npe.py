@@ -46,11 +46,11 @@ class NPE(TrainState):
 
     Example:
         >>> import jax, optax
-        >>> from jaxphys.generative import NPE, NeuralSplineFlow, init_npe
+        >>> from jaxphys.generative import MAF, NPE, init_npe
         >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
         >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
         >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
-        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        ...                flow=MAF(n_layers=1, hidden=(8,)))
         >>> isinstance(npe, NPE), bool(jnp.allclose(npe.theta_mean, theta.mean(0)))
         (True, True)
         >>> npe.posterior(x[0]).event_shape              # q(θ | x_0), in the units of θ
@@ -72,13 +72,16 @@ class NPE(TrainState):
 
     def training_data(self, theta, x) -> dict:
         """The flow's training batch ``{'x': θ_u (n, d), 'context': x_u (n, n_x)}`` for
-        simulated pairs ``theta`` (n, d), ``x`` (n, n_x), standardised as this estimator."""
+        finite simulated pairs ``theta`` (n, d), ``x`` (n, n_x), standardised as this
+        estimator."""
         theta = as_array(theta, "theta", ndim=2)
         x = self._check_x(x, ndim=2)
         if theta.shape[-1] != self.theta_mean.shape[0]:
             raise ValueError(f"theta: expected shape (n, {self.theta_mean.shape[0]}), got "
                              f"{tuple(theta.shape)}")
         check_same_length("theta", theta, "x", x)
+        check_finite(theta, "theta")
+        check_finite(x, "x")
         return {"x": (theta - self.theta_mean[None]) / self.theta_scale[None],
                 "context": (x - self.x_mean[None]) / self.x_scale[None]}
 
@@ -126,8 +129,9 @@ def init_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, optimizer=N
         >>> import jax, optax
         >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
         >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
+        >>> from jaxphys.generative import MAF
         >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
-        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        ...                flow=MAF(n_layers=1, hidden=(8,)))
         >>> npe.training_data(theta, x)["context"].shape, int(npe.step)
         ((100, 2), 0)
     """
@@ -200,16 +204,18 @@ def train_npe(key: jax.Array, theta, x, *, flow: _Flow | None = None, n_steps: i
 
     Example:
         >>> import jax
+        >>> from jaxphys.generative import MAF
         >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
         >>> task = gaussian_linear(dim=2)
-        >>> theta, x = simulate_batch(jax.random.key(0), task, 500)
-        >>> npe = train_npe(jax.random.key(1), theta, x, n_steps=20, batch_size=64,
-        ...                 flow=NeuralSplineFlow(n_layers=2, hidden=(16,))).state
+        >>> theta, x = simulate_batch(jax.random.key(0), task, 100)
+        >>> npe = train_npe(jax.random.key(1), theta, x, n_steps=10, batch_size=32,
+        ...                 flow=MAF(n_layers=1, hidden=(8,))).state
         >>> npe.sample(jax.random.key(2), x[0], 100).shape
         (100, 2)
     """
     check_key(key, "key")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     check_val_fraction(val_fraction)
     init_key, fit_key = jax.random.split(key)
     opt = flow_optimizer(learning_rate, n_steps, clip_norm=clip_norm, optimizer=optimizer)
@@ -243,11 +249,11 @@ def fit_npe(key: jax.Array, npe: NPE, theta, x, *, n_steps: int, batch_size: int
     training: ``res.state`` is the updated :class:`NPE`, its ``step`` counting on from
     ``npe.step``; it compiles a train step, seconds, so only the hold-out check runs here):
         >>> import jax, optax
-        >>> from jaxphys.generative import NeuralSplineFlow, fit_npe, init_npe
+        >>> from jaxphys.generative import MAF, fit_npe, init_npe
         >>> from jaxphys.physics.simulators import gaussian_linear, simulate_batch
         >>> theta, x = simulate_batch(jax.random.key(0), gaussian_linear(dim=2), 100)
         >>> npe = init_npe(jax.random.key(1), theta, x, optimizer=optax.adam(1e-3),
-        ...                flow=NeuralSplineFlow(n_layers=2, hidden=(8,)))
+        ...                flow=MAF(n_layers=1, hidden=(8,)))
         >>> fit_npe(jax.random.key(2), npe, theta, x, n_steps=500, val_fraction=0.999)
         Traceback (most recent call last):
         ...
@@ -255,6 +261,8 @@ def fit_npe(key: jax.Array, npe: NPE, theta, x, *, n_steps: int, batch_size: int
     """
     check_key(key, "key")
     val_fraction = check_val_fraction(val_fraction)
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     split_key, fit_key = jax.random.split(key)
     data = npe.training_data(theta, x)
     n = data["x"].shape[0]
@@ -270,8 +278,6 @@ def fit_npe(key: jax.Array, npe: NPE, theta, x, *, n_steps: int, batch_size: int
                                                                       minimum=1)),
                         eval_every=eval_every)
         data = jax.tree.map(lambda a: a[tr_idx], data)
-    settings = fit_settings(fit_kwargs, n_steps=as_int(n_steps, "n_steps", minimum=1),
-                            progress=progress, desc="npe",
-                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
-                                           data["x"].shape[0]), **settings)
+    settings = fit_settings(fit_kwargs, n_steps=n_steps, progress=progress, desc="npe",
+                            batch_size=min(batch_size, data["x"].shape[0]), **settings)
     return fit(fit_key, npe, data, loss_fn=flow_nll_loss(npe.flow), **settings)

@@ -74,7 +74,9 @@ def posterior_samples(key: jax.Array, posterior: Any, x, n_samples: int,
     check_key(key, "key")
     fn = _posterior_fn(posterior)
     x = as_array(x, "x", ndim=2)
+    check_finite(x, "x")
     n_samples = as_int(n_samples, "n_samples", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     keys = jax.random.split(key, x.shape[0])
 
     @jax.jit
@@ -352,6 +354,8 @@ def tarp_coverage(key: jax.Array, posterior: Any, theta, x, *, n_posterior: int 
     check_key(key, "key")
     theta, x = _check_pairs(theta, x)
     n_levels = as_int(n_levels, "n_levels", minimum=2)
+    if n_bins is not None:
+        n_bins = as_int(n_bins, "n_bins", minimum=2)
     sample_key, ref_key, tie_key = jax.random.split(key, 3)
     samples, _ = posterior_samples(sample_key, posterior, x,
                                    as_int(n_posterior, "n_posterior", minimum=1))

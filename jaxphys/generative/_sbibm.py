@@ -27,6 +27,7 @@ samples it from a fine grid.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import distrax
 import jax
@@ -38,6 +39,14 @@ from .._checks import as_array, as_int, check_finite, check_key
 _MOON_RADIUS, _MOON_WIDTH, _MOON_SHIFT = 0.1, 0.01, 0.25
 
 
+def _pairs(v: Any, name: str) -> jax.Array:
+    """``v`` as an array of shape ``(..., 2)`` (a static check: it holds under tracing)."""
+    v = jnp.asarray(v)
+    if v.shape[-1:] != (2,):
+        raise ValueError(f"{name}: expected shape (..., 2), got {tuple(v.shape)}")
+    return v
+
+
 def two_moons_mean(theta: jax.Array) -> jax.Array:
     """The parameter-dependent shift ``(-|θ_1 + θ_2|/√2, (θ_2 - θ_1)/√2)`` (..., 2).
 
@@ -47,7 +56,7 @@ def two_moons_mean(theta: jax.Array) -> jax.Array:
         >>> [[round(float(v), 4) for v in row] for row in m]   # θ and -θ: the same x
         [[-0.7071, 0.0], [-0.7071, 0.0], [-0.7071, 0.7071]]
     """
-    theta = jnp.asarray(theta)
+    theta = _pairs(theta, "theta")
     z0 = (theta[..., 0] + theta[..., 1]) / math.sqrt(2.0)
     z1 = (theta[..., 1] - theta[..., 0]) / math.sqrt(2.0)
     return jnp.stack([-jnp.abs(z0), z1], axis=-1)
@@ -62,7 +71,7 @@ def two_moons_log_likelihood(theta, x) -> jax.Array:
         >>> round(float(two_moons_log_likelihood(jnp.zeros(2), x)), 4)
         4.8441
     """
-    theta, x = jnp.asarray(theta), jnp.asarray(x)
+    theta, x = _pairs(theta, "theta"), _pairs(x, "x")
     batch = jnp.broadcast_shapes(theta.shape[:-1], x.shape[:-1])
     theta = jnp.broadcast_to(theta, batch + (2,))
     x = jnp.broadcast_to(x, batch + (2,))
@@ -99,6 +108,10 @@ def two_moons_simulate(key: jax.Array, theta: jax.Array) -> jax.Array:
         >>> bool(abs(float(jnp.linalg.norm(x - jnp.array([0.25, 0.0]))) - 0.1) < 0.05)
         True
     """
+    theta = jnp.asarray(theta)
+    if theta.shape != (2,):
+        raise ValueError(f"theta: expected shape (2,) (vmap over a batch), got "
+                         f"{tuple(theta.shape)}")
     angle_key, radius_key = jax.random.split(key)
     a = jax.random.uniform(angle_key, (), theta.dtype, -math.pi / 2, math.pi / 2)
     r = _MOON_RADIUS + _MOON_WIDTH * jax.random.normal(radius_key, (), theta.dtype)

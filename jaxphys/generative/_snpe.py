@@ -31,6 +31,7 @@ from .._checks import as_array, as_int, check_finite, check_key
 from ..core import FitResult
 from ._flows import _Flow, flow_optimizer
 from ._npe import NPE, check_val_fraction, fit_npe, init_npe
+from ._training import check_learning_rate
 
 
 def _simulate(key, simulate, theta):
@@ -59,6 +60,7 @@ def truncated_prior_samples(key: jax.Array, prior, log_density, threshold: float
     check_key(key, "key")
     n = as_int(n, "n", minimum=1)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
+    max_draws = as_int(max_draws, "max_draws", minimum=1)
     kept, drawn, count = [], 0, 0
     log_density = jax.jit(log_density)
     while count < n:
@@ -112,16 +114,16 @@ def train_sequential_npe(key: jax.Array, prior: Any, simulate: Any, x_obs, *, n_
 
     Example:
         >>> import jax
-        >>> from jaxphys.generative import NeuralSplineFlow
+        >>> from jaxphys.generative import MAF
         >>> from jaxphys.physics.simulators import gaussian_linear
         >>> task = gaussian_linear(dim=2)
         >>> res = train_sequential_npe(jax.random.key(0), task.prior, task.simulate,
-        ...                            jnp.array([0.1, -0.2]),
-        ...                            n_rounds=2, simulations_per_round=300, n_steps=30,
-        ...                            flow=NeuralSplineFlow(n_layers=2, hidden=(16,)))
+        ...                            jnp.array([0.1, -0.2]), n_rounds=2,
+        ...                            simulations_per_round=200, n_steps=10, n_support=500,
+        ...                            val_fraction=0.0, flow=MAF(n_layers=1, hidden=(8,)))
         >>> res.history["round_simulations"], res.state.sample(jax.random.key(1),
         ...                                                   jnp.array([0.1, -0.2]), 5).shape
-        ([300, 300], (5, 2))
+        ([200, 200], (5, 2))
     """
     check_key(key, "key")
     x_obs = as_array(x_obs, "x_obs", ndim=1)
@@ -130,6 +132,9 @@ def train_sequential_npe(key: jax.Array, prior: Any, simulate: Any, x_obs, *, n_
     per_round = as_int(simulations_per_round, "simulations_per_round", minimum=2)
     n_support = as_int(n_support, "n_support", minimum=1)
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    if optimizer is None:
+        check_learning_rate(learning_rate)
     check_val_fraction(val_fraction)
     if not 0.0 < float(truncation) < 1.0:
         raise ValueError(f"truncation: expected a posterior mass in (0, 1), got {truncation}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import optax
 
+from .._checks import as_int
 from ..core import resolve_optimizer
 
 
@@ -30,7 +31,8 @@ def cosine_adam(learning_rate: Any, n_steps: int, alpha: float) -> optax.Gradien
     """Adam with a learning rate decayed on a cosine from ``learning_rate`` to
     ``alpha · learning_rate`` over ``n_steps`` (Loshchilov & Hutter 2017, SGDR)."""
     lr = check_learning_rate(learning_rate)
-    return optax.adam(optax.cosine_decay_schedule(lr, int(n_steps), alpha=alpha))
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    return optax.adam(optax.cosine_decay_schedule(lr, n_steps, alpha=alpha))
 
 
 def with_clipping(optimizer: Any, clip_norm: Any) -> optax.GradientTransformation:

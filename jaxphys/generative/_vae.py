@@ -170,6 +170,11 @@ def elbo(vae: VAE, params: Any, x: jax.Array, key: jax.Array, beta: Any = 1.0) -
         >>> t.elbo.shape, bool(jnp.all(t.kl >= 0))
         ((3,), True)
     """
+    x = as_array(x, "x", ndim=2)
+    if x.shape[1] != vae.data_dim:
+        raise ValueError(f"x: expected shape (N, {vae.data_dim}), got {tuple(x.shape)}")
+    check_finite(x, "x")
+    check_key(key)
     q = vae.apply(params, x)
     if isinstance(q, distrax.MultivariateNormalDiag):
         z = q.sample(seed=key)
@@ -257,13 +262,13 @@ def train_vae(key: jax.Array, vae: VAE, x, *, n_steps: int = 3000, batch_size: i
     opt = optax.adam(check_learning_rate(learning_rate)) if optimizer is None else optimizer
     val = None if val_x is None else {"x": _check_batch(vae, val_x, "val_x")}
     n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     init_key, fit_key = jax.random.split(key)
     if params is None:
         params = vae.init(init_key, x[:1])
     state = TrainState.create(params, opt)
     settings = fit_settings(fit_kwargs, n_steps=n_steps, val_data=val,
-                            batch_size=min(as_int(batch_size, "batch_size", minimum=1),
-                                           x.shape[0]),
+                            batch_size=min(batch_size, x.shape[0]),
                             eval_every=n_steps if val is not None else None, progress=progress,
                             chunk_size=min(500, n_steps), desc="vae")
     return fit(fit_key, state, {"x": x}, loss_fn=vae_loss(vae, beta), **settings)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.stats import norm
 
-from .._checks import as_array, as_int, check_key
+from .._checks import as_array, as_int, check_finite, check_key
 from ._vae_posteriors import posterior_location
 
 if TYPE_CHECKING:   # _vae imports this module
@@ -59,8 +59,11 @@ def interpolate(vae: VAE, params: Any, x_a, x_b, n_points: int = 8) -> jax.Array
     """
     x_a = as_array(x_a, "x_a", ndim=1)
     x_b = as_array(x_b, "x_b", ndim=1)
+    check_finite(x_a, "x_a")
+    check_finite(x_b, "x_b")
+    n_points = as_int(n_points, "n_points", minimum=2)
     mu = posterior_location(vae.apply(params, jnp.stack([x_a, x_b])))
-    s = jnp.linspace(0.0, 1.0, as_int(n_points, "n_points", minimum=2))[:, None]
+    s = jnp.linspace(0.0, 1.0, n_points)[:, None]
     return _decode_mean(vae, params, (1.0 - s) * mu[0][None] + s * mu[1][None])
 
 

@@ -224,6 +224,7 @@ def _check_fit_x(fit: LogisticFit, X: Any) -> jax.Array:
     d = fit.weights.shape[0]
     if x.shape[-1] != d:
         raise ValueError(f"X: expected {d} features in the last axis, got shape {tuple(x.shape)}")
+    check_finite(x, "X")
     return x.astype(_float_dtype(x, fit.weights))
 
 

@@ -27,7 +27,7 @@ def design_matrix_poly(x: Any, deg: int) -> jax.Array:
     """Vandermonde design matrix with increasing powers, ``A[i, k] = x_i^k``.
 
     Args:
-        x: ``(n,)`` abscissae.
+        x: ``(n,)`` finite abscissae.
         deg: polynomial degree (Python int ≥ 0); the matrix has ``deg + 1`` columns.
 
     Returns:
@@ -41,6 +41,7 @@ def design_matrix_poly(x: Any, deg: int) -> jax.Array:
     """
     d = _check_deg(deg)
     xx = as_array(x, "x", ndim=1)
+    check_finite(xx, "x")
     xx = xx.astype(_float_dtype(xx))
     # Repeated multiplication (cumprod) rather than x ** k: exact for small
     # integer powers and no log/exp for negative x.

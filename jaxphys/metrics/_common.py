@@ -8,14 +8,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, check_same_shape, is_concrete  # noqa: F401
+from jaxphys._checks import as_array, check_finite, check_same_shape, is_concrete  # noqa: F401
 
 
 def labels_1d(x: Any, name: str) -> jax.Array:
-    """A rank-1 array of labels with at least one entry."""
+    """A rank-1 array of labels (finite) with at least one entry."""
     arr = as_array(x, name, ndim=1)
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one example, got shape (0,)")
+    check_finite(arr, name)
     return arr
 
 

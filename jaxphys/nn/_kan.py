@@ -356,6 +356,8 @@ def check_in_range(kan: KAN, x: Any) -> None:
         ValueError: x: input 1 must lie in the KAN grid range [-1, 1], got values in [2, 2]
     """
     x = np.asarray(x)
+    kan._check_x(x)
+    check_finite(x, "x")
     lo = np.asarray(kan.layers[0].lo)
     hi = np.asarray(kan.layers[0].hi)
     flat = x.reshape(-1, x.shape[-1])

@@ -27,6 +27,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxphys._checks import as_int
+
 __all__ = ["bspline_basis", "cardinal_pieces"]
 
 
@@ -86,6 +88,8 @@ def bspline_basis(x: jax.Array, lo: Any, hi: Any, grid_size: int, order: int) ->
         >>> b.shape, [round(float(s), 6) for s in b.sum(-1)]
         ((3, 7), [1.0, 1.0, 1.0])
     """
+    grid_size = as_int(grid_size, "grid_size", minimum=1)
+    order = as_int(order, "order", minimum=0)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))

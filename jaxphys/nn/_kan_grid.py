@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_int
+from jaxphys._checks import as_array, as_int, check_finite
 
 from ._kan import KAN, KANLayerSpec, _trace_jit, kan_activations
 from ._kan_basis import bspline_basis
@@ -121,7 +121,10 @@ def sparsity_penalty(kan: KAN, params: list[dict], x: Any) -> jax.Array:
         >>> round(float(sparsity_penalty(kan, params, x)), 4)  # Σ edge_importance: .3655 + .1745
         0.54
     """
-    trace = _trace_jit(kan, params, jnp.asarray(x))
+    x = as_array(x, "x", ndim=2)
+    kan._check_x(x)
+    check_finite(x, "x")
+    trace = _trace_jit(kan, params, x)
     return sum(jnp.sum(jnp.mean(jnp.abs(phi), axis=0)) for _, phi in trace)
 
 

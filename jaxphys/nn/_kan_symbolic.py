@@ -92,6 +92,8 @@ def fit_symbolic_edge(x: Any, y: Any, name: str, *, a_range: tuple = (-10.0, 10.
         (1.0, 3.0, 2.0)
     """
     f, _, _ = _lib_entry(name)
+    n_grid = as_int(n_grid, "n_grid", minimum=2)
+    n_zoom = as_int(n_zoom, "n_zoom", minimum=0)
     x = np.asarray(x, np.float64).ravel()
     y = np.asarray(y, np.float64).ravel()
     if x.shape != y.shape:

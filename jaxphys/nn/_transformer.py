@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_int, check_key, is_concrete
+from jaxphys._checks import as_int, check_key, check_range, is_concrete
 
 from ._attention import LayerKV, TransformerBlock, causal_mask
 from ._embeddings import (LearnedPositionalEncoding, SinusoidalPositionalEncoding,
@@ -187,6 +187,8 @@ def sample_logits(key: jax.Array, logits: jax.Array, temperature: Any = 1.0,
         >>> int(sample_logits(jax.random.key(0), jnp.array([0.0, 3.0, 1.0]), 0.0))
         1
     """
+    check_key(key)
+    check_range(temperature, "temperature", low=0.0)
     logits = jnp.asarray(logits)
     vocab = logits.shape[-1]
     k = jnp.asarray(vocab if top_k is None else top_k, jnp.int32)

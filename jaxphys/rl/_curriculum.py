@@ -195,6 +195,7 @@ def plain_starts(env_params: Any, n_stages: int) -> jax.Array:
         >>> starts.astype(int).tolist()                       # always the task's S
         [[[1, 0, 0, 0, 0]], [[1, 0, 0, 0, 0]], [[1, 0, 0, 0, 0]]]
     """
+    n_stages = as_int(n_stages, "n_stages", minimum=1)
     start = jnp.asarray(env_params.start, jnp.float32)
     return jnp.broadcast_to(start[None], (n_stages,) + start.shape)
 

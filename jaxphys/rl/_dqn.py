@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys._checks import as_int, check_in
+from jaxphys._checks import as_int, check_in, check_range
 from jaxphys.core import TrainState, make_train_step
 from jaxphys.rl._agent import RATE, UNIT, Agent, build_agent, check_config_type
 from jaxphys.rl._networks import check_q_network, q_network
@@ -164,6 +164,7 @@ def dqn_target(reward: jax.Array, terminated: jax.Array, q_next_online: jax.Arra
     >>> float(dqn_target(1.0, 0.0, jnp.array([0., 2.]), jnp.array([5., 3.]), 0.5))
     2.5
     """
+    check_range(gamma, "gamma", low=0.0, high=1.0)
     a_star = jnp.argmax(q_next_online if double else q_next_target)
     not_terminal = 1.0 - jnp.asarray(terminated, jnp.float32)
     return reward + gamma * not_terminal * q_next_target[a_star]
@@ -202,6 +203,7 @@ def epsilon_greedy(key: jax.Array, q_values: jax.Array, epsilon: Any) -> jax.Arr
     >>> int(act(jax.random.key(0), q, 0.0))              # ε = 0: the argmax
     1
     """
+    check_range(epsilon, "epsilon", low=0.0, high=1.0)
     key_explore, key_action = jax.random.split(key)
     random_action = jax.random.randint(key_action, (), 0, q_values.shape[-1], dtype=jnp.int32)
     greedy = jnp.argmax(q_values).astype(jnp.int32)

@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxphys._checks import as_int
 from jaxphys.core import as_model
 from jaxphys.nn import MLP
 from jaxphys.rl.envs._base import Box, Discrete
@@ -345,7 +346,8 @@ def q_network(n_actions: int, hidden: Sequence[int]) -> MLP:
     >>> jax.eval_shape(q.apply, params, obs).shape                  # one Q-value per action
     (2,)
     """
-    return MLP(widths=tuple(int(h) for h in hidden) + (int(n_actions),), activation="relu")
+    n_actions = as_int(n_actions, "n_actions", minimum=1)
+    return MLP(widths=tuple(int(h) for h in hidden) + (n_actions,), activation="relu")
 
 
 def check_q_network(network: Any, env: Any, env_params: Any) -> Any:

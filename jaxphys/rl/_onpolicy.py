@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys._checks import as_int
+from jaxphys._checks import as_int, check_range
 from jaxphys.core import TrainState, set_hyperparams
 from jaxphys.rl._networks import PolicyNetwork
 from jaxphys.rl._rollout import (ActOutput, RunnerState, Trajectory, episode_metrics, init_runner,
@@ -176,6 +176,7 @@ def gae(reward: jax.Array, value: jax.Array, next_value: jax.Array, terminated: 
         >>> adv.tolist()                                    # λ = 0: δ = 1 + 0.5 · 2 - 0
         [2.0, 2.0, 2.0]
     """
+    check_range(gamma, "gamma", low=0.0, high=1.0)
     not_terminated = 1.0 - terminated.astype(reward.dtype)
     not_done = 1.0 - done.astype(reward.dtype)
     delta = reward + gamma * not_terminated * next_value - value

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
+from jaxphys._checks import check_range
 from jaxphys.core import make_train_step
 from jaxphys.rl._agent import NONNEGATIVE, RATE, UNIT, Agent, build_agent, check_config_type
 from jaxphys.rl._networks import policy_network
@@ -104,6 +105,7 @@ def returns_to_go(reward: jax.Array, terminated: jax.Array, truncated: jax.Array
     >>> G.tolist(), valid.tolist()
     ([1.5, 1.0, 4.0, 6.0], [True, True, True, True])
     """
+    check_range(gamma, "gamma", low=0.0, high=1.0)
     done = terminated | truncated
 
     def body(carry, inputs):

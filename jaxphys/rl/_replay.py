@@ -120,5 +120,6 @@ def replay_sample(key: jax.Array, buffer: ReplayBuffer, batch_size: int) -> Any:
     >>> batch["x"].shape, set(batch["x"].tolist()) <= {1.0, 2.0}     # never an empty slot
     ((5,), True)
     """
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
     return jax.tree.map(lambda x: x[idx], buffer.data)

@@ -36,6 +36,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxphys._checks import as_int
+
 __all__ = ["RunnerState", "Trajectory", "Transition", "ActOutput", "init_runner", "rollout",
            "episode_metrics", "forward_fill", "transitions"]
 
@@ -170,6 +172,7 @@ def init_runner(key: jax.Array, env: Any, env_params: Any, n_envs: int) -> Runne
     >>> runner.obs.shape, bool(jnp.all(jnp.abs(runner.obs) <= 0.05))   # gymnasium's reset
     ((3, 4), True)
     """
+    n_envs = as_int(n_envs, "n_envs", minimum=1)
     obs, state = jax.vmap(env.reset_env, in_axes=(0, None))(jax.random.split(key, n_envs),
                                                             env_params)
     return RunnerState(obs, state, jnp.zeros(n_envs, jnp.float32), jnp.zeros(n_envs, jnp.int32))
@@ -200,6 +203,7 @@ def rollout(key: jax.Array, env: Any, env_params: Any, act: Callable[[jax.Array,
     >>> runner.episode_return.tolist(), runner.episode_length.tolist()
     ([5.0, 5.0, 5.0], [5, 5, 5])
     """
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
     n_envs = runner.episode_return.shape[0]
     step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
     zeros = jnp.zeros(n_envs, jnp.float32)

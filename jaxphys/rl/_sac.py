@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxphys._checks import as_int
+from jaxphys._checks import as_int, check_range
 from jaxphys.core import TrainState, as_model, make_train_step, set_hyperparams
 from jaxphys.nn import MLP
 from jaxphys.rl._agent import RATE, UNIT, Agent, build_agent, check_config_type
@@ -211,6 +211,7 @@ def soft_q_target(reward: jax.Array, terminated: jax.Array, next_q_min: jax.Arra
     >>> float(soft_q_target(1.0, False, 2.0, -1.0, 0.5, 0.1))
     2.05
     """
+    check_range(gamma, "gamma", low=0.0, high=1.0)
     not_terminal = 1.0 - jnp.asarray(terminated, jnp.float32)
     return reward + gamma * not_terminal * (next_q_min - alpha * next_log_prob)
 

@@ -33,7 +33,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, as_int, check_finite, check_shape, is_concrete
+from jaxphys._checks import (
+    as_array,
+    as_int,
+    check_finite,
+    check_range,
+    check_shape,
+    is_concrete,
+)
 from jaxphys.rl.envs._tabular_mdp import TabularMDPParams
 
 __all__ = ["PlanningResult", "PolicyEvaluationResult", "bellman_q", "policy_evaluation",
@@ -118,6 +125,7 @@ def bellman_q(mdp: TabularMDPParams, values: jax.Array, gamma: Any) -> jax.Array
     >>> [[round(float(x), 4) for x in row] for row in q]
     [[7.0, 0.0, 0.0], [0.0, -inf, -50.0], [-inf, 32.0, -inf]]
     """
+    check_range(gamma, "gamma", low=0.0, high=1.0)
     cont = jnp.where(mdp.terminal, 0.0, values)                              # (S,)
     target = mdp.rewards + gamma * cont[None, None, :]
     q = jnp.sum(mdp.transitions * target, axis=-1)

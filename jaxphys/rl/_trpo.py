@@ -137,6 +137,7 @@ def conjugate_gradient(matvec, b: jax.Array, n_iters: int) -> jax.Array:
     >>> conjugate_gradient(lambda v: A @ v, jnp.array([1.0, 2.0]), 2).round(4).tolist()
     [0.0909, 0.6364]
     """
+    n_iters = as_int(n_iters, "n_iters", minimum=1)
 
     def body(carry, _):
         x, r, p, rr = carry

@@ -21,7 +21,8 @@ class TrainerCase(NamedTuple):
             with the non-finite guard, ``state`` with an integer ``step`` field, ``data``
             a pytree with a leading example axis; the key seeds the initialisation.
         poison: ``poison(data) -> data`` with a NaN (or inf) in the first example, so that
-            a step on it is non-finite.
+            a step on it is non-finite (for a minibatch row the table poisons every pair
+            of examples with it: ``data`` then needs an even number of examples).
         batch_size: the minibatch size the table uses (None: full batch).
         trainer: optional ``trainer(key, **fit_kwargs) -> FitResult``: the public high-level
             function on the same problem, called with ``n_steps=2, progress=False``.

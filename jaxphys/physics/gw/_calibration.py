@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._checks import as_int
+from ..._checks import as_int, check_finite
 
 
 class PPResult(NamedTuple):
@@ -73,6 +73,8 @@ def credible_levels(samples, truths) -> np.ndarray:
     if samples.ndim != 3 or truths.shape != (samples.shape[0], samples.shape[2]):
         raise ValueError(f"samples, truths: expected shapes (n_inj, n_samples, d) and "
                          f"(n_inj, d), got {samples.shape} and {truths.shape}")
+    check_finite(samples, "samples")
+    check_finite(truths, "truths")
     return np.mean(samples < truths[:, None, :], axis=1)
 
 
@@ -102,6 +104,7 @@ def kolmogorov_pvalue(distance: float, n: int) -> float:
         >>> kolmogorov_pvalue(0.0, n)             # the ECDF on the diagonal
         1.0
     """
+    n = as_int(n, "n", minimum=1)
     lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * float(distance)
     if lam < 0.2:
         return 1.0

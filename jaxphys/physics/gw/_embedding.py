@@ -99,6 +99,7 @@ def waveform_basis(key: jax.Array, problem: GWProblem, n_waveforms: int = 5000,
     check_key(key, "key")
     prior_key, phase_key = jax.random.split(key)
     n_waveforms = as_int(n_waveforms, "n_waveforms", minimum=2)
+    n_basis = as_int(n_basis, "n_basis", minimum=1)
     theta = problem.prior.sample(seed=prior_key, sample_shape=n_waveforms)
     phases = jax.random.uniform(phase_key, (n_waveforms,), maxval=2 * np.pi)
     re, im = jax.jit(jax.vmap(lambda t, p: _whitened_parts(t, problem, p)))(theta, phases)

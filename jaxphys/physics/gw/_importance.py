@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..._checks import as_array, as_int, check_key
+from ..._checks import as_array, as_int, check_finite, check_key
 
 
 class ImportanceResult(NamedTuple):
@@ -108,6 +108,7 @@ def importance_resample(key: jax.Array, samples, weights, n: int) -> jax.Array:
     """
     check_key(key, "key")
     samples = as_array(samples, "samples", ndim=2)
+    check_finite(samples, "samples")
     weights = as_array(weights, "weights", ndim=1)
     if weights.shape[0] != samples.shape[0]:
         raise ValueError(f"weights: expected one weight per sample ({samples.shape[0]}), got "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..._checks import check_finite
 from ._psd import NoiseModel, _check_series, complex_inner_product, inner_product, whiten
 
 
@@ -78,6 +79,7 @@ def noise_log_likelihood(data, noise: NoiseModel) -> jax.Array:
         -4.1758
     """
     data = _check_series(data, noise, "data")
+    check_finite(data, "data")
     w = whiten(data, noise)
     log_sigma = jnp.log(noise.asd) + 0.5 * jnp.log(noise.duration / 4.0)
     norm = jnp.sum(jnp.log(2.0 * jnp.pi) + 2.0 * log_sigma)
@@ -126,7 +128,7 @@ def phase_marginalized_log_likelihood_ratio(data, template, noise: NoiseModel) -
 
 
 def _check_pair(data, template, noise):
-    _check_series(data, noise, "data")
+    check_finite(_check_series(data, noise, "data"), "data")
     _check_series(template, noise, "template")
     if jnp.shape(data) != jnp.shape(template):
         raise ValueError(f"template: expected the shape of data {tuple(jnp.shape(data))} "

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._checks import as_array, as_int, check_key
+from ..._checks import as_array, as_int, check_finite, check_key, check_range
 from ...core import EarlyStopping, fit
 from ...generative import (NPE, NeuralSplineFlow, flow_nll_loss, flow_optimizer, init_npe,
                            train_npe)
@@ -145,16 +145,26 @@ def train_gw_npe(key: jax.Array, problem: GWProblem, *, n_simulations: int = 500
     """
     check_key(key, "key")
     n_simulations = as_int(n_simulations, "n_simulations", minimum=10)
+    # every size before the first simulation: a bad one fails in milliseconds, not minutes
+    n_basis = as_int(n_basis, "n_basis", minimum=1)
+    n_basis_waveforms = as_int(n_basis_waveforms, "n_basis_waveforms", minimum=2)
+    embedding_width = as_int(embedding_width, "embedding_width", minimum=1)
+    embedding_blocks = as_int(embedding_blocks, "embedding_blocks", minimum=0)
+    embedding_dim = as_int(embedding_dim, "embedding_dim", minimum=1)
+    flow_layers = as_int(flow_layers, "flow_layers", minimum=1)
+    n_bins = as_int(n_bins, "n_bins", minimum=1)
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    check_range(learning_rate, "learning_rate", low=0.0, low_open=True)
     basis_key, sim_key, sample_key, train_key = jax.random.split(key, 4)
     start = time.perf_counter()
     basis = waveform_basis(basis_key, problem, n_basis_waveforms, n_basis)
-    embedding = GWEmbedding(basis.projection, width=int(embedding_width),
-                            n_blocks=int(embedding_blocks), output_dim=int(embedding_dim))
-    flow = NeuralSplineFlow(n_layers=int(flow_layers), hidden=tuple(flow_hidden),
-                            n_bins=int(n_bins), embedding=embedding)
-    settings = dict(n_steps=as_int(n_steps, "n_steps", minimum=1),
-                    batch_size=as_int(batch_size, "batch_size", minimum=1),
-                    learning_rate=float(learning_rate), progress=progress)
+    embedding = GWEmbedding(basis.projection, width=embedding_width,
+                            n_blocks=embedding_blocks, output_dim=embedding_dim)
+    flow = NeuralSplineFlow(n_layers=flow_layers, hidden=tuple(flow_hidden),
+                            n_bins=n_bins, embedding=embedding)
+    settings = dict(n_steps=n_steps, batch_size=batch_size, learning_rate=float(learning_rate),
+                    progress=progress)
     if augment:
         intrinsic, clean = intrinsic_bank(sim_key, problem, n_simulations)
         theta_sample, x_sample = simulate_dataset(sample_key, problem,
@@ -187,6 +197,7 @@ def _log_prob(npe, features, theta):
 
 def _features(data, model, name):
     data = jnp.asarray(data)
+    check_finite(data, name)
     n = model.problem.n_bins
     if data.ndim == 1 and jnp.iscomplexobj(data):
         return whitened_features(_check_series(data, model.problem.noise, name), model.problem)
@@ -243,6 +254,7 @@ def posterior_log_prob(model: GWPosteriorModel, data, theta) -> jax.Array:
     """
     features = _features(data, model, "data")
     theta = as_array(theta, "theta", ndim=2)
+    check_finite(theta, "theta")
     if features.ndim != 2 or features.shape[0] != theta.shape[0] or theta.shape[1] != 4:
         raise ValueError(f"data, theta: expected shapes (m, {2 * model.problem.n_bins}) and "
                          f"(m, 4), got {tuple(features.shape)} and {tuple(theta.shape)}")
@@ -328,4 +340,5 @@ def prior_log_prob_baseline(model: GWPosteriorModel, theta) -> float:
         -8.527
     """
     theta = as_array(theta, "theta", ndim=2)
+    check_finite(theta, "theta")
     return float(np.mean(np.asarray(model.problem.prior.log_prob(theta))))

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._checks import as_array, check_key, is_concrete
+from ..._checks import as_array, as_int, check_finite, check_key, is_concrete
 from ._likelihood import log_i0
 from ._psd import NoiseModel, _check_series, noise_model, optimal_snr, whiten
 from ._waveform import _amplitude_prefactor, _check_order, _isco_envelope, _phase
@@ -288,7 +288,7 @@ def intrinsic_bank(key: jax.Array, problem: GWProblem, n: int):
         True
     """
     check_key(key, "key")
-    theta = problem.prior.sample(seed=key, sample_shape=int(n))
+    theta = problem.prior.sample(seed=key, sample_shape=as_int(n, "n", minimum=1))
     ref = jnp.array([0.0, 0.0, REFERENCE_DISTANCE, 0.0], theta.dtype)
     full = theta * jnp.array([1.0, 1.0, 0.0, 0.0], theta.dtype)[None] + ref[None]
     re, im = jax.jit(jax.vmap(lambda t: _whitened_parts(t, problem, 0.0)))(full)
@@ -357,10 +357,11 @@ def simulate_dataset(key: jax.Array, problem: GWProblem, n: int):
         True
     """
     check_key(key, "key")
+    n = as_int(n, "n", minimum=1)
     prior_key, sim_key = jax.random.split(key)
-    theta = problem.prior.sample(seed=prior_key, sample_shape=int(n))
+    theta = problem.prior.sample(seed=prior_key, sample_shape=n)
     x = jax.jit(jax.vmap(lambda k, t: _simulate(k, t, problem)))(
-        jax.random.split(sim_key, int(n)), theta)
+        jax.random.split(sim_key, n), theta)
     return theta, x
 
 
@@ -402,6 +403,7 @@ def make_log_posterior(data, problem: GWProblem) -> Callable:
     if data.ndim != 1:
         raise ValueError(f"data: expected one strain series of shape ({problem.n_bins},), got "
                          f"{tuple(data.shape)}")
+    check_finite(data, "data")
 
     # phase_marginalized_log_likelihood_ratio in real arithmetic, data whitened once
     w_data = whiten(data, problem.noise)

@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._checks import (check_finite, check_key, check_positive, check_same_shape,
-                        is_concrete)
+from ..._checks import (check_finite, check_key, check_positive, check_range,
+                        check_same_shape, is_concrete)
 from ._waveform import check_frequencies
 
 #: Low-frequency cutoff f_s of the Advanced LIGO fit (the fit is infinite below it).
@@ -347,6 +347,9 @@ def matched_filter_snr(data, template, noise: NoiseModel, *, maximize_phase: boo
         ...  round(float(matched_filter_snr(d, h, noise, maximize_phase=True)), 4))
         (0.0, 5.0)
     """
+    data = _check_series(data, noise, "data")
+    template = _check_series(template, noise, "template")
+    check_finite(data, "data")
     norm = jnp.sqrt(inner_product(template, template, noise))
     if maximize_phase:
         return jnp.abs(complex_inner_product(data, template, noise)) / norm
@@ -373,6 +376,7 @@ def to_time_domain(series, noise: NoiseModel, sample_rate: float | None = None):
     t = noise.duration
     if sample_rate is None:
         sample_rate = 2.0 ** np.ceil(np.log2(2.0 * float(noise.frequencies[-1]) + 1e-9))
+    check_range(sample_rate, "sample_rate", low=0.0, low_open=True)
     m = int(round(float(sample_rate) * t))
     n_rfft = m // 2 + 1
     k = np.rint(np.asarray(noise.frequencies, np.float64) * t).astype(int)

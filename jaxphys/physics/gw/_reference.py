@@ -64,14 +64,17 @@ def reference_posterior(key: jax.Array, data, problem: GWProblem, *, n_walkers: 
         >>> from jaxphys.physics.gw import gw_problem, gw_signal, reference_posterior
         >>> problem = gw_problem()
         >>> data = gw_signal(jnp.array([30.0, 0.6, 1200.0, 0.01]), problem)
-        >>> ref = reference_posterior(jax.random.key(0), data, problem, n_walkers=16,
-        ...                           n_steps=200, n_burn=100, n_candidates=2000)
-        >>> ref.samples.shape
-        (400, 4)
+        >>> ref = reference_posterior(jax.random.key(0), data, problem, n_walkers=8,
+        ...                           n_steps=40, n_burn=20, n_candidates=100)
+        >>> ref.samples.shape                             # 8 walkers × (40 - 20) / thin 4
+        (40, 4)
     """
     check_key(key, "key")
     n_walkers = as_int(n_walkers, "n_walkers", minimum=8)
     n_candidates = as_int(n_candidates, "n_candidates", minimum=n_walkers)
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    n_burn = as_int(n_burn, "n_burn", minimum=0)
+    thin = as_int(thin, "thin", minimum=1)
     start = time.perf_counter()
     log_post = make_log_posterior(data, problem)
     candidate_key, run_key = jax.random.split(key)

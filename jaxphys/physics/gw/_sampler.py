@@ -105,7 +105,8 @@ def ensemble_init(positions, log_prob_fn: Callable) -> EnsembleState:
     w = positions.shape[0]
     if w < 4 or w % 2:
         raise ValueError(f"positions: expected an even number of walkers >= 4, got {w}")
-    log_probs = jax.vmap(log_prob_fn)(positions)
+    # one compiled program, not one small compile per operation of log_prob_fn
+    log_probs = jax.jit(jax.vmap(log_prob_fn))(positions)
     if not bool(jnp.all(jnp.isfinite(log_probs))):
         raise ValueError("positions: every walker must start where log_prob_fn is finite")
     return EnsembleState(positions, log_probs)

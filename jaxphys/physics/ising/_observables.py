@@ -73,6 +73,7 @@ def integrated_autocorrelation_time(x: Any, c: float = 5.0) -> jax.Array:
     0.5
     """
     x = _checks.as_array(x, "x", ndim=1, dtype=jnp.result_type(float))
+    _checks.check_finite(x, "x")
     if x.shape[0] < 2:
         raise ValueError(f"x: expected at least 2 samples, got {x.shape[0]}")
     rho = _autocorrelation(x)
@@ -118,6 +119,9 @@ def jackknife(fn: Any, data: Any, n_blocks: int = 20) -> Estimate:
     """
     n_blocks = _checks.as_int(n_blocks, "n_blocks", minimum=2)
     leaves = jax.tree.leaves(data)
+    if not leaves or any(jnp.ndim(a) == 0 for a in leaves):
+        raise ValueError("data: expected a pytree of (n, ...) arrays with a time axis")
+    _checks.check_finite(data, "data")
     n = leaves[0].shape[0]
     size = n // n_blocks
     if size < 1:
@@ -222,6 +226,7 @@ def ising_observables(energy: Any, magnetization: Any, temperature: Any, n_spins
     _checks.check_same_shape(e, "energy", m, "magnetization")
     t = _checks.as_array(temperature, "temperature", ndim=1, dtype=e.dtype)
     _checks.check_shape(t, "temperature", (e.shape[0],))
+    _checks.check_finite(t, "temperature")
     _checks.check_positive(t, "temperature")
     n_spins = _checks.as_int(n_spins, "n_spins", minimum=1)
     n_blocks = _checks.as_int(n_blocks, "n_blocks", minimum=2)

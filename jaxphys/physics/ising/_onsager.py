@@ -53,6 +53,7 @@ def elliptic_k(k: Any, n_iter: int = 12) -> jax.Array:
     >>> round(float(elliptic_k(0.0)), 6)   # π/2
     1.570796
     """
+    n_iter = _checks.as_int(n_iter, "n_iter", minimum=1)
     k = jnp.asarray(k, dtype=jnp.result_type(float))
     a = jnp.ones_like(k)
     b = jnp.sqrt(jnp.clip(1.0 - k * k, 0.0, None))

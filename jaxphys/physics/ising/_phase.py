@@ -94,6 +94,7 @@ def phase_model(kind: str = "dense", hidden: int = 64):
     'CNN'
     """
     _checks.check_in(kind, "kind", MODELS)
+    hidden = _checks.as_int(hidden, "hidden", minimum=1)
     from jaxphys.nn import CNN, MLP
 
     if kind == "dense":
@@ -174,6 +175,7 @@ def train_phase_classifier(key: jax.Array, spins: Any, label: Any, *, kind: str 
     _checks.check_same_length("spins", s, "label", y)
     n_steps = _checks.as_int(n_steps, "n_steps", minimum=1)
     batch_size = _checks.as_int(batch_size, "batch_size", minimum=1)
+    _checks.check_range(learning_rate, "learning_rate", low=0.0, low_open=True)
     for name in ("loss_fn", "step", "n_epochs"):
         if name in fit_kwargs:
             raise TypeError(f"{name}: train_phase_classifier sets it (the length is n_steps)")
@@ -254,6 +256,7 @@ def phase_curve(clf: PhaseClassifier, spins: Any, temperature: Any) -> PhaseCurv
     """
     p = np.asarray(predict_ordered(clf, spins))
     t = np.asarray(_checks.as_array(temperature, "temperature", ndim=1))
+    _checks.check_range(t, "temperature", low=0.0, low_open=True)
     _checks.check_same_length("spins", p, "temperature", t)
     temps = np.unique(t)
     mean = np.array([p[t == v].mean() for v in temps])
@@ -269,9 +272,12 @@ def crossing_temperature(temperature: Any, p_ordered: Any, level: float = 0.5) -
     >>> crossing_temperature([1.0, 2.0, 3.0], [1.0, 0.75, 0.25])
     2.5
     """
+    _checks.as_array(temperature, "temperature", ndim=1)
+    _checks.as_array(p_ordered, "p_ordered", ndim=1)
     t = np.asarray(temperature, float)
     p = np.asarray(p_ordered, float)
     _checks.check_same_length("temperature", t, "p_ordered", p)
+    _checks.check_range(t, "temperature", low=0.0, low_open=True)
     order = np.argsort(t)
     t, p = t[order], p[order]
     above = p >= level
@@ -303,8 +309,13 @@ def accuracy_away_from_tc(clf: PhaseClassifier, spins: Any, label: Any, temperat
     0.75
     """
     p = np.asarray(predict_ordered(clf, spins))
+    _checks.as_array(label, "label", ndim=1)
+    _checks.as_array(temperature, "temperature", ndim=1)
     y = np.asarray(label)
     t = np.asarray(temperature)
+    _checks.check_same_length("spins", p, "label", y)
+    _checks.check_same_length("spins", p, "temperature", t)
+    _checks.check_range(t, "temperature", low=0.0, low_open=True)
     away = np.abs(t - T_CRITICAL) >= window
     return float(np.mean((p[away] > 0.5) == (y[away] == 1)))
 

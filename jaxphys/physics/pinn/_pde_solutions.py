@@ -91,6 +91,8 @@ def heat_exact(x: Any, t: Any, kappa: Any) -> jax.Array:
     """
     x, t = jnp.asarray(x), jnp.asarray(t)
     check_same_shape(x, "x", t, "t")
+    check_finite(x, "x")
+    check_finite(t, "t")
     return jnp.exp(-kappa * jnp.pi ** 2 * t) * jnp.sin(jnp.pi * x)
 
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import as_array, check_finite, check_key, check_positive
+from jaxphys._checks import as_array, as_int, check_finite, check_key, check_positive
 
 from jaxphys.core import FitResult
 
@@ -174,6 +174,7 @@ def burgers_problem(nu: Any = BURGERS_NU, *, hard_constraints: bool = True,
     nu = as_array(nu, "nu", ndim=0)
     check_finite(nu, "nu")
     check_positive(nu, "nu")
+    n_condition_points = as_int(n_condition_points, "n_condition_points", minimum=1)
     conds = () if hard_constraints else _burgers_conditions(n_condition_points, None,
                                                             condition_weight)
     return PINNProblem(burgers_residual, ("x", "t"), (-1.0, 0.0), (1.0, 1.0), conds,

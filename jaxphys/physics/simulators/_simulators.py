@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxphys._checks import check_positive
+from jaxphys._checks import as_int, check_key, check_positive, check_range
 
 __all__ = ["SimulationTask", "simulate_batch", "damped_oscillator", "oscillator_signal",
            "gw_chirp", "chirp_signal", "gaussian_linear", "T_SUN"]
@@ -71,14 +71,23 @@ def simulate_batch(key: jax.Array, task: SimulationTask, n: int):
         >>> bool(np.all(np.abs(np.asarray(x[:, 0]) - 1.0) < 0.5))   # x(0) = 1 plus σ = 0.1 noise
         True
     """
+    check_key(key)
+    n = as_int(n, "n", minimum=1)
     prior_key, sim_key = jax.random.split(key)
-    theta = task.prior.sample(seed=prior_key, sample_shape=int(n))
-    x = jax.vmap(task.simulate)(jax.random.split(sim_key, int(n)), theta)
+    theta = task.prior.sample(seed=prior_key, sample_shape=n)
+    x = jax.vmap(task.simulate)(jax.random.split(sim_key, n), theta)
     return theta, x
 
 
 def _box(low, high) -> distrax.Distribution:
     return distrax.Independent(distrax.Uniform(jnp.asarray(low), jnp.asarray(high)), 1)
+
+
+def _check_theta(theta, d: int) -> None:
+    """``theta`` of shape ``(d,)`` (static: holds under ``vmap``/``jit``)."""
+    if jnp.shape(theta) != (d,):
+        raise ValueError(f"theta: expected shape ({d},) (vmap over a batch), got "
+                         f"{tuple(jnp.shape(theta))}")
 
 
 def oscillator_signal(theta, times):
@@ -94,6 +103,7 @@ def oscillator_signal(theta, times):
         >>> [round(float(v), 4) for v in x]                # 1, then e^{-0.75π}(cos π + 0)
         [1.0, -0.0948]
     """
+    _check_theta(theta, 2)
     omega0, gamma = theta[0], theta[1]
     wd = jnp.sqrt(omega0 ** 2 - gamma ** 2)
     return jnp.exp(-gamma * times) * (jnp.cos(wd * times) + gamma / wd * jnp.sin(wd * times))
@@ -118,7 +128,7 @@ def damped_oscillator(n_obs: int = 25, t_max: float = 10.0, noise: float = 0.1,
     if not gamma_range[1] < omega_range[0]:
         raise ValueError("gamma_range: expected max γ < min ω₀ (underdamped), got "
                          f"{gamma_range} and {omega_range}")
-    times = jnp.linspace(0.0, float(t_max), int(n_obs))
+    times = jnp.linspace(0.0, float(t_max), as_int(n_obs, "n_obs", minimum=1))
 
     def simulate(key, theta):
         clean = oscillator_signal(theta, times)
@@ -150,6 +160,7 @@ def chirp_signal(theta, times, t_c):
         >>> bool(np.abs(h[:64]).max() < np.abs(h[-64:]).max())   # louder towards t_c
         True
     """
+    _check_theta(theta, 3)
     amp, mc, phi = theta[0], theta[1], theta[2]
     m = mc * T_SUN
     tau = t_c - times
@@ -176,7 +187,8 @@ def gw_chirp(n_samples: int = 256, sample_rate: float = 512.0, t_c: float = 0.6,
         ((2, 3), (2, 256))
     """
     check_positive(noise, "noise")
-    times = jnp.arange(int(n_samples)) / float(sample_rate)
+    check_range(sample_rate, "sample_rate", low=0.0, low_open=True)
+    times = jnp.arange(as_int(n_samples, "n_samples", minimum=1)) / float(sample_rate)
     if not t_c > float(times[-1]):
         raise ValueError(f"t_c: expected a coalescence time after the last sample "
                          f"{float(times[-1]):.4g} s, got {t_c}")
@@ -207,7 +219,7 @@ def gaussian_linear(dim: int = 5, prior_scale: float = 0.1 ** 0.5,
     """
     check_positive(prior_scale, "prior_scale")
     check_positive(noise, "noise")
-    dim = int(dim)
+    dim = as_int(dim, "dim", minimum=1)
     s2, n2 = float(prior_scale) ** 2, float(noise) ** 2
 
     def simulate(key, theta):
