@@ -56,7 +56,14 @@ _xla_compiler.get_compile_options = _compile_options
 OPTIMISED_DOCTESTS = {"jaxphys.dynamics._random_features.double_descent"}
 
 
+# the process's stderr, duplicated before pytest captures the tests' output (the stall
+# dump must reach the terminal, not a capture file that dies with the process)
+_REAL_STDERR = {"fd": 2}
+
+
 def pytest_configure(config):
+    import sys
+    _REAL_STDERR["fd"] = os.dup(sys.__stderr__.fileno())
     config.addinivalue_line("markers", "xla_default_level: compile at XLA's default "
                             "optimisation level (execution-bound tests and the numerics "
                             "group; on a module it covers its module-scoped fixtures too)")
@@ -77,3 +84,25 @@ def _xla_level_for_test(request):
     _OPTIMISED["on"] = previous or marked or request.node.name in OPTIMISED_DOCTESTS
     yield
     _OPTIMISED["on"] = previous
+
+
+# A slow (acceptance) test that runs past this many seconds ends its process, after
+# dumping every thread's stack: jaxlib 0.10.2's CPU runtime can wait forever on a vmapped
+# agent's result with every thread idle (docs/development.md), and a run must fail then,
+# not hold CI until its limit. Under pytest-xdist the worker is reported down, the test
+# fails, and the run goes on with a new worker. JAXPHYS_SLOW_TEST_LIMIT_S sets the limit.
+SLOW_TEST_LIMIT_S = float(os.environ.get("JAXPHYS_SLOW_TEST_LIMIT_S", "1800"))
+
+
+@pytest.fixture(autouse=True)
+def _slow_test_limit(request):
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    import faulthandler
+
+    faulthandler.dump_traceback_later(SLOW_TEST_LIMIT_S, exit=True, file=_REAL_STDERR["fd"])
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
