@@ -1036,6 +1036,10 @@ VALID_CALLS: dict[str, Callable[[], dict[str, Any]]] = {
         key=K(), x_obs=jnp.array([0.35, 0.0]), n_samples=10, coarse=20, refine=2),
     "jaxphys.generative.c2st": lambda: dict(key=K(), x=X2(), y=X2() + 3.0, n_folds=2, n_steps=2,
                                             batch_size=8, learning_rate=3e-3),
+    "jaxphys.generative.fit_image_judge": lambda: dict(
+        train_images=np.linspace(-1, 1, 40 * 6).reshape(40, 6) ** 3,
+        train_labels=np.arange(40) % 3, reference_images=np.linspace(-1, 1, 60).reshape(10, 6),
+        reference_labels=np.arange(10) % 3, n_classes=3, n_components=2),
     # physics.ising
     "jaxphys.physics.ising.elliptic_k": lambda: dict(k=0.5, n_iter=12),
     "jaxphys.physics.ising.onsager_energy": lambda: dict(temperature=2.0),

@@ -7,6 +7,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from scipy.stats import multivariate_normal, norm
 
@@ -229,18 +230,31 @@ def test_two_moons_small_spline_flow():
 
 @pytest.mark.slow
 @pytest.mark.no_key_reuse_check
-@pytest.mark.parametrize("name,flow,lr,bound", [
-    ("spline", NeuralSplineFlow(n_layers=4, hidden=(64, 64), n_bins=8), 1e-3, 0.32),
-    # standardised (the default) and fit_flow's gradient clipping: both needed
-    ("realnvp", RealNVP(n_layers=8, hidden=(64, 64)), 3e-3, 0.34),
-    ("maf", MAF(n_layers=5, hidden=(64, 64)), 1e-3, 0.8),
+@pytest.mark.parametrize("name,flow,lr,warmup,bound", [
+    ("spline", NeuralSplineFlow(n_layers=4, hidden=(64, 64), n_bins=8), 1e-3, 0, 0.32),
+    # standardised (the default), fit_flow's gradient clipping and a warm-up: all needed.
+    # Compiled at XLA's default level, what users get.
+    pytest.param("realnvp", RealNVP(n_layers=8, hidden=(64, 64)), 3e-3, 500, 0.34,
+                 marks=pytest.mark.xla_default_level),
+    ("maf", MAF(n_layers=5, hidden=(64, 64)), 1e-3, 0, 0.8),
 ])
-def test_two_moons_full(name, flow, lr, bound):
-    """Done-when: 10k train / 10k test, 5000 Adam steps."""
+def test_two_moons_full(name, flow, lr, warmup, bound):
+    """Done-when: 10k train / 10k test, 5000 Adam steps.
+
+    RealNVP: without a warm-up, a run can meet loss spikes (chunk means of the batch loss
+    up to 1e12: eight affine couplings of scale up to e^5 each compound) at the full
+    learning rate early on and again at steps 1000-3000, and ends under-trained: test
+    NLL 0.352 / 0.301 / 0.307 / 0.299 / 0.305 for fit keys 2 / 0 / 1 / 3 / 4 at XLA's
+    default level. With the rate warmed up linearly from 0 over the first 500 steps
+    (then fit_flow's cosine decay to 1 %), the spikes come in the warm-up only and
+    training recovers from them: 0.301 / 0.300 / 0.300 / 0.301 / 0.297 (same keys and
+    level; measured by hand in a script, the truth is ≈ 0.29)."""
     train, test = _moons(10000, 10000)
     t0 = time.perf_counter()
+    optimizer = None if warmup == 0 else optax.adam(
+        optax.warmup_cosine_decay_schedule(0.0, lr, warmup, 5000, 0.01 * lr))
     res = fit_flow(jax.random.key(2), flow, train, n_steps=5000, batch_size=256,
-                   learning_rate=lr)
+                   learning_rate=lr, optimizer=optimizer)
     dist = flow.apply(res.state.params)
     nll = -float(dist.log_prob(test).mean())
     print(f"{name}: test NLL {nll:.4f} in {time.perf_counter() - t0:.0f} s")

@@ -180,3 +180,69 @@ def test_the_measure_separates_real_digits_from_degraded_ones(digits, sklearn_ju
     repeated = sklearn_judge(x[rng.choice(train[:30], 797)])
     assert dropped["ratio"] > 3.0 and dropped["entropy"] < 0.95 * np.log(10)
     assert repeated["ratio"] > 5.0
+
+
+# ----------------------------------------------------------------------------- the tour's digits
+
+
+def _judged_tour_samples(out, sklearn_judge):
+    samples = np.load(out / "ch11_digit_samples.npz")
+    gan, diff, labels = (samples["gan_images"], samples["diffusion_images"],
+                         samples["diffusion_labels"])
+    assert gan.shape == diff.shape == (797, 8, 8) and labels.shape == (797,)
+    for images in (gan, diff):
+        assert np.all(np.isfinite(images)) and images.min() >= -1.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10)[:7], 80)
+    return sklearn_judge(gan), sklearn_judge(diff, labels)
+
+
+@pytest.mark.no_key_reuse_check
+def test_tour_chapter_11_quick(quick_chapter, chapter_checks, sklearn_judge):
+    """The quick chapter's digits (DCGAN 300 steps, diffusion 800 steps), judged by the
+    independent scikit-learn pipeline, against floors for this reduced size:
+
+    * DCGAN: all ten digits made (label entropy ≥ 0.9·log 10) and Fréchet ≤ 50× the
+      real baseline. For scale, measured with the library's judge: an untrained DCGAN
+      (3 seeds) has entropy 0.03-0.49 nats and 123-127×, uniform noise 1.73 nats and
+      69×; this run measured 2.20 nats and 33×. (The classifier's confidence does not
+      tell these apart: 0.50-0.69 untrained, 0.63 for noise.)
+    * guided diffusion: ≥ 80 % classified as the requested digit (chance 10 %; this run
+      measured 94 %).
+
+    The chapter's own numbers (library judge) agree with the independent ones."""
+    tour_result, out = quick_chapter("gan-diffusion")      # the tour's own key: fold_in(key(0), number)
+    chapter_checks("gan-diffusion", tour_result, out)
+    res = tour_result.runs[0].result
+    assert all(p.exists() for p in res.figures) and len(res.figures) == 2
+    m = res.metrics
+    assert 0.0 <= m["ddpm_c2st"] <= 1.0
+    gan, diff = _judged_tour_samples(out, sklearn_judge)
+    print(f"quick ch11: DCGAN {gan}; diffusion {diff}")
+    assert gan["entropy"] >= 0.9 * np.log(10) and gan["ratio"] <= 50.0, gan
+    assert diff["accuracy"] >= 0.8, diff
+    assert m["dcgan_frechet_ratio"] == pytest.approx(gan["ratio"], rel=0.01)
+    assert m["diffusion_requested_accuracy"] == pytest.approx(diff["accuracy"], abs=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.xla_default_level      # the tour runs at the level users get
+@pytest.mark.no_key_reuse_check
+def test_tour_chapter_11_full_digits(tmp_path, sklearn_judge):
+    """The full chapter (seed 0) judged by the independent pipeline, on 797 samples each.
+
+    Issue 16's targets met: guided diffusion ≥ 95 % classified as requested; the DCGAN
+    makes all ten digits (label entropy ≥ 0.95·log 10). Not met yet, so guarded at the
+    measured quality instead (measured on the 2-core machine with this seed: DCGAN
+    Fréchet 3.47× the real baseline, confidence 0.797; diffusion Fréchet 2.35×): the
+    issue's Fréchet ≤ 2× for both and DCGAN confidence ≥ 0.8."""
+    from jaxphys.tour import run_tour
+
+    result = run_tour(tmp_path, only="gan-diffusion", progress=False, verbose=False,
+                      raise_errors=True)
+    gan, diff = _judged_tour_samples(tmp_path, sklearn_judge)
+    print(f"full ch11: DCGAN {gan}; diffusion {diff}; chapter "
+          f"{result.runs[0].seconds:.0f} s")
+    assert diff["accuracy"] >= 0.95, diff
+    assert gan["entropy"] >= 0.95 * np.log(10), gan
+    assert gan["ratio"] <= 4.0 and gan["confidence"] >= 0.75, gan
+    assert diff["ratio"] <= 2.7, diff

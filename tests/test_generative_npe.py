@@ -67,13 +67,13 @@ def test_bad_simulator_settings():
 
 
 def _gl_check(n_sims, n_steps, dim, key_seed=0, n_samples=2000, c2st_steps=1000,
-              hidden=(64, 64)):
+              hidden=(64, 64), learning_rate=2e-3, patience=10):
     task = gaussian_linear(dim=dim)
     sim_key, train_key, obs_key, post_key, ref_key, c2_key = jax.random.split(
         jax.random.key(key_seed), 6)
     theta, x = simulate_batch(sim_key, task, n_sims)
     npe = train_npe(train_key, theta, x, n_steps=n_steps, batch_size=256,
-                    learning_rate=2e-3,
+                    learning_rate=learning_rate, patience=patience,
                     flow=NeuralSplineFlow(n_layers=3, hidden=hidden, n_bins=8)).state
     _, x_obs = simulate_batch(obs_key, task, 1)
     # compiled: an eager spline flow dispatches its many small operations one by one
@@ -98,19 +98,35 @@ def test_npe_gaussian_linear_small():
 
 @pytest.mark.slow
 @pytest.mark.no_key_reuse_check
+@pytest.mark.xla_default_level      # the slow tier checks what users get
 def test_npe_gaussian_linear_10k():
-    """Done-when: analytic mean and covariance, C2ST ≤ 0.6 at 10k simulations (5-D).
-    Measured: C2ST 0.537, largest mean error 0.029 (posterior sd 0.22), variances
-    within 10 % (early stopping on a 10 % validation split; without it, and with
-    (64, 64) conditioners, C2ST was 0.648)."""
+    """Done-when (issue 16): C2ST ≤ 0.55 against the exact posterior at 10k simulations
+    (5-D), analytic mean and covariance.
+
+    Tolerances from the C2ST target: for equal-covariance Gaussians a mean shift of δ
+    posterior sd in one coordinate alone gives a Bayes-optimal C2ST accuracy Φ(δ/2), so
+    C2ST ≤ 0.55 allows δ = 2Φ⁻¹(0.55) = 0.251 sd = 0.056 (posterior sd √0.05 = 0.224);
+    a variance ratio r in one coordinate alone gives 0.527 at r = 1.25 and 0.549 at
+    r = 1.5, so the 25 % variance tolerance is inside the target.
+
+    Training: learning rate 5e-4 and a patience of 20 evaluations (one an epoch), sbi's
+    defaults. Measured at XLA's default level, keys 0 / 1 / 2 (by hand, a script looping
+    over _gl_check): C2ST 0.538 / 0.535 / 0.524, largest mean error 0.036 / 0.041 /
+    0.018, largest variance error 15 % / 12 % / 18 %, early stopping at the best of steps
+    700 / 525 / 945. With the previous 2e-3 and 10 (stopping at steps 175-350 while the
+    validation loss rises): C2ST 0.542 / 0.527 / 0.540, mean errors 0.057 / 0.027 /
+    0.022, variance error 24 % for key 0. Before a3abbd6 the test measured C2ST 0.537,
+    mean error 0.029 with those settings; without early stopping, and with (64, 64)
+    conditioners, C2ST was 0.648."""
     t0 = time.perf_counter()
-    samples, mean, var, acc, _ = _gl_check(10000, 3000, 5, hidden=(32, 32))
+    samples, mean, var, acc, _ = _gl_check(10000, 3000, 5, hidden=(32, 32),
+                                           learning_rate=5e-4, patience=20)
     print(f"gaussian-linear 5-D: C2ST {acc:.3f} in {time.perf_counter() - t0:.0f} s")
-    np.testing.assert_allclose(samples.mean(0), mean, atol=0.04)
+    assert acc <= 0.55, acc
+    np.testing.assert_allclose(samples.mean(0), mean, atol=0.056)
     cov = np.cov(samples.T)
-    np.testing.assert_allclose(np.diag(cov), var, rtol=0.15)
+    np.testing.assert_allclose(np.diag(cov), var, rtol=0.25)
     assert np.max(np.abs(cov - np.diag(np.diag(cov)))) < 0.01
-    assert acc <= 0.6, acc
 
 
 def _oscillator(n_sims, n_steps, n_test, tol):

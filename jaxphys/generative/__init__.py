@@ -19,6 +19,9 @@ A flow or a VAE posterior follows convention 4: a model whose
   and :func:`c2st`.
 * GAN: MLP and DCGAN generators and discriminators, alternating updates from two core
   train steps in one :class:`GANState` (:func:`make_gan_step`, :func:`train_gan`).
+* Sample quality of generated images: :func:`fit_image_judge` fits a PCA feature space
+  and a classifier on real images, :func:`judge_images` scores samples (Fréchet
+  distance against a real-vs-real baseline, classifier confidence, label entropy).
 
 Every trainer (:func:`train_autoencoder`, :func:`train_vae`, :func:`fit_flow`,
 :func:`train_npe`, :func:`train_gan`, :func:`train_diffusion`) is a loss or a step
@@ -67,6 +70,8 @@ from jaxphys.generative._snpe import (train_sequential_npe, truncated_prior_samp
 from jaxphys.generative._sbibm import (two_moons_prior, two_moons_simulate, two_moons_mean,
                                        two_moons_log_likelihood, two_moons_reference_posterior)
 from jaxphys.generative._c2st import (c2st)
+from jaxphys.generative._sample_quality import (ImageJudge, SampleQuality, fit_image_judge,
+                                                judge_images)
 
 __all__ = [
     "Autoencoder",
@@ -166,4 +171,8 @@ __all__ = [
     "two_moons_log_likelihood",
     "two_moons_reference_posterior",
     "c2st",
+    "ImageJudge",
+    "SampleQuality",
+    "fit_image_judge",
+    "judge_images",
 ]

@@ -225,8 +225,18 @@ def _guided_eps(model, params, x, t, labels, guidance):
     return (1.0 + guidance) * cond - guidance * uncond
 
 
-@partial(jax.jit, static_argnames=("model", "shape", "conditional"))
-def _ancestral(key, model, params, schedule, shape, labels, guidance, conditional):
+def _clipped_eps(x, eps, ab, x0_range):
+    """With ``x0_range = (low, high)``: the prediction ``x̂₀ = (x - sqrt(1-ᾱ) ε̂)/sqrt(ᾱ)``
+    clipped into the data's range and ``ε̂`` made consistent with it; else ``ε̂``."""
+    if x0_range is None:
+        return eps
+    x0 = jnp.clip((x - jnp.sqrt(1.0 - ab) * eps) / jnp.sqrt(ab), x0_range[0], x0_range[1])
+    return (x - jnp.sqrt(ab) * x0) / jnp.sqrt(1.0 - ab)
+
+
+@partial(jax.jit, static_argnames=("model", "shape", "conditional", "x0_range"))
+def _ancestral(key, model, params, schedule, shape, labels, guidance, conditional,
+               x0_range=None):
     init_key, loop_key = jax.random.split(key)
     x = jax.random.normal(init_key, shape)
     n_steps = schedule.betas.shape[0]
@@ -238,6 +248,7 @@ def _ancestral(key, model, params, schedule, shape, labels, guidance, conditiona
         tt = jnp.full((shape[0],), t, jnp.int32)
         eps = _guided_eps(model, params, x, tt, labels, guidance)
         beta, alpha, ab = schedule.betas[t], schedule.alphas[t], schedule.alpha_bars[t]
+        eps = _clipped_eps(x, eps, ab, x0_range)
         mean = (x - beta / jnp.sqrt(1.0 - ab) * eps) / jnp.sqrt(alpha)
         z = jax.random.normal(z_key, shape)
         x = mean + jnp.sqrt(schedule.posterior_variance[t]) * z
@@ -247,8 +258,9 @@ def _ancestral(key, model, params, schedule, shape, labels, guidance, conditiona
     return x
 
 
-@partial(jax.jit, static_argnames=("model", "shape", "conditional"))
-def _ddim(key, model, params, schedule, shape, taus, labels, guidance, eta, conditional):
+@partial(jax.jit, static_argnames=("model", "shape", "conditional", "x0_range"))
+def _ddim(key, model, params, schedule, shape, taus, labels, guidance, eta, conditional,
+          x0_range=None):
     init_key, loop_key = jax.random.split(key)
     x = jax.random.normal(init_key, shape)
     labels = labels if conditional else None
@@ -262,6 +274,7 @@ def _ddim(key, model, params, schedule, shape, taus, labels, guidance, eta, cond
         eps = _guided_eps(model, params, x, tt, labels, guidance)
         ab = schedule.alpha_bars[t]
         ab_prev = jnp.where(t_prev >= 0, schedule.alpha_bars[jnp.maximum(t_prev, 0)], 1.0)
+        eps = _clipped_eps(x, eps, ab, x0_range)
         x0 = (x - jnp.sqrt(1.0 - ab) * eps) / jnp.sqrt(ab)
         sigma = eta * jnp.sqrt((1.0 - ab_prev) / (1.0 - ab)) * jnp.sqrt(1.0 - ab / ab_prev)
         direction = jnp.sqrt(jnp.maximum(1.0 - ab_prev - sigma ** 2, 0.0)) * eps
@@ -287,10 +300,29 @@ def _sampler_args(key, n, sample_shape, labels, guidance):
     return shape, dummy, guidance, labels is not None
 
 
+def _x0_range(x0_range):
+    if x0_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in x0_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"x0_range: expected None or a pair (low, high) of numbers, got "
+                         f"{x0_range!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"x0_range: expected finite low < high, got {x0_range!r}")
+    return (low, high)
+
+
 def ddpm_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSchedule,
                 n: int, sample_shape: Sequence[int], *, labels=None,
-                guidance: float = 0.0) -> jax.Array:
+                guidance: float = 0.0, x0_range=None) -> jax.Array:
     """Ancestral DDPM sampling: ``T`` reverse steps from ``x_T ~ N(0, I)``.
+
+    With ``x0_range = (low, high)``, the data's range, every step clips the denoiser's
+    implied prediction ``x̂₀ = (x_t - sqrt(1-ᾱ_t) ε̂)/sqrt(ᾱ_t)`` into it and uses the
+    ``ε̂`` consistent with the clipped ``x̂₀`` (Ho et al. 2020's sampler clips to [-1, 1];
+    "static thresholding" in Saharia et al. 2022). Large guidance weights push ``x̂₀``
+    outside the data's range; clipping keeps samples in it.
 
     Args:
         key: PRNG key.
@@ -299,6 +331,7 @@ def ddpm_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
         n: number of samples; sample_shape: shape of one sample, e.g. ``(2,)`` or ``(8, 8, 1)``.
         labels: optional int ``(n,)`` class labels for a conditional model.
         guidance: classifier-free guidance weight ``w`` (traced; 0 = plain conditional).
+        x0_range: None (no clipping) or ``(low, high)`` with ``low < high``.
 
     Returns:
         samples ``(n, *sample_shape)`` float32. Compiled once per (model, shape).
@@ -311,12 +344,12 @@ def ddpm_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
         (5, 2)
     """
     shape, lab, w, cond = _sampler_args(key, n, sample_shape, labels, guidance)
-    return _ancestral(key, model, params, schedule, shape, lab, w, cond)
+    return _ancestral(key, model, params, schedule, shape, lab, w, cond, _x0_range(x0_range))
 
 
 def ddim_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSchedule,
                 n: int, sample_shape: Sequence[int], *, n_steps: int = 50, eta: float = 0.0,
-                labels=None, guidance: float = 0.0) -> jax.Array:
+                labels=None, guidance: float = 0.0, x0_range=None) -> jax.Array:
     """DDIM sampling with ``n_steps ≤ T`` time steps ``τ_i = floor(i T / n_steps)`` (``eta = 0``:
     deterministic given ``x_T``; ``eta = 1``: DDPM-like noise). Other arguments as
     :func:`ddpm_sample`.
@@ -340,7 +373,7 @@ def ddim_sample(key: jax.Array, model: nn.Module, params: Any, schedule: NoiseSc
     eta_arr = as_array(eta, "eta", ndim=0).astype(jnp.float32)
     check_range(eta_arr, "eta", low=0.0)
     return _ddim(key, model, params, schedule, shape, jnp.asarray(taus), lab, w, eta_arr,
-                 cond)
+                 cond, _x0_range(x0_range))
 
 
 def diffusion_optimizer(learning_rate: float = 1e-3, n_steps: int = 5000, *,

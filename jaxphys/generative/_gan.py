@@ -378,7 +378,10 @@ def train_gan(key: jax.Array, generator: nn.Module, discriminator: nn.Module, x,
         raise ValueError(f"x: expected a batch (N, ...) of samples, got shape {tuple(x.shape)}")
     check_finite(x, "x")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
-    batch_size = min(as_int(batch_size, "batch_size", minimum=1), x.shape[0])
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    if batch_size > x.shape[0]:
+        raise ValueError(f"batch_size: expected at most the {x.shape[0]} samples of x, got "
+                         f"{batch_size}")
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
     if optimizer is None:
         optimizer = optax.adam(check_learning_rate(learning_rate), b1=b1)

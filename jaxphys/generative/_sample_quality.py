@@ -45,6 +45,14 @@ class ImageJudge(NamedTuple):
       reference_features: ``(n_reference, k)`` features of the held-out real images.
       reference_accuracy: ``()`` the classifier's accuracy on the held-out images.
       reference_confidence: ``()`` its mean largest probability on them.
+
+    Example:
+        >>> from jaxphys.data import load_digits
+        >>> ds = load_digits()
+        >>> judge = fit_image_judge(ds.x[:600], ds.y[:600], ds.x[600:900], ds.y[600:900],
+        ...                         n_components=4)
+        >>> isinstance(judge, ImageJudge), judge.reference_features.shape
+        (True, (300, 4))
     """
 
     pca: PCAParams
@@ -68,6 +76,15 @@ class SampleQuality(NamedTuple):
         is produced equally often.
       label_fractions: ``(C,)`` share of samples predicted as each class.
       requested_accuracy: share classified as the requested class, or ``None``.
+
+    Example:
+        >>> from jaxphys.data import load_digits
+        >>> ds = load_digits()
+        >>> judge = fit_image_judge(ds.x[:600], ds.y[:600], ds.x[600:900], ds.y[600:900],
+        ...                         n_components=4)
+        >>> q = judge_images(judge, ds.x[900:1000])     # no requested labels
+        >>> isinstance(q, SampleQuality), q.label_fractions.shape, q.requested_accuracy
+        (True, (10,), None)
     """
 
     frechet: jax.Array
