@@ -230,11 +230,11 @@ def test_tour_chapter_11_quick(quick_chapter, chapter_checks, sklearn_judge):
 def test_tour_chapter_11_full_digits(tmp_path, sklearn_judge):
     """The full chapter (seed 0) judged by the independent pipeline, on 797 samples each.
 
-    Issue 16's targets met: guided diffusion ≥ 95 % classified as requested; the DCGAN
-    makes all ten digits (label entropy ≥ 0.95·log 10). Not met yet, so guarded at the
-    measured quality instead (measured on the 2-core machine with this seed: DCGAN
-    Fréchet 3.47× the real baseline, confidence 0.797; diffusion Fréchet 2.35×): the
-    issue's Fréchet ≤ 2× for both and DCGAN confidence ≥ 0.8."""
+    Issue 16's targets met: guided diffusion ≥ 95 % classified as requested and Fréchet
+    ≤ 2× the real baseline (measured on the 2-core machine: 99.9 %, 1.95×); the DCGAN
+    makes all ten digits (label entropy ≥ 0.95·log 10; measured 0.995·log 10). Not met
+    yet, so guarded at the measured quality instead: the DCGAN's Fréchet ≤ 2× and
+    confidence ≥ 0.8 (measured 3.47× and 0.797)."""
     from jaxphys.tour import run_tour
 
     result = run_tour(tmp_path, only="gan-diffusion", progress=False, verbose=False,
@@ -244,5 +244,5 @@ def test_tour_chapter_11_full_digits(tmp_path, sklearn_judge):
           f"{result.runs[0].seconds:.0f} s")
     assert diff["accuracy"] >= 0.95, diff
     assert gan["entropy"] >= 0.95 * np.log(10), gan
+    assert diff["ratio"] <= 2.0, diff
     assert gan["ratio"] <= 4.0 and gan["confidence"] >= 0.75, gan
-    assert diff["ratio"] <= 2.7, diff

@@ -54,7 +54,7 @@ def run(key, out_dir: Path, quick: bool) -> ChapterResult:
 
     keys = jax.random.split(key, 14)
     n_gan, n_diff, n_dcgan, n_digit_diff = (400, 500, 300, 800) if quick else \
-        (3000, 3000, 4000, 8000)
+        (3000, 3000, 4000, 16000)
 
     # ---- GAN on a ring of Gaussians
     sigma = 0.05
