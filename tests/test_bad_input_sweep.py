@@ -1073,6 +1073,9 @@ VALID_CALLS: dict[str, Callable[[], dict[str, Any]]] = {
         learning_rate=1e-3),
     "jaxphys.physics.ising.phase_curve": lambda: dict(clf=_phase_classifier(), spins=_spins(),
                                                       temperature=jnp.array([1.5, 1.5, 3.5, 3.5])),
+    "jaxphys.physics.ising.bootstrap_crossing": lambda: dict(
+        key=K(), p_ordered=np.repeat([0.9, 0.6, 0.2], 4), temperature=np.repeat([2.0, 2.3, 2.6], 4),
+        n_boot=4),
     "jaxphys.physics.ising.crossing_temperature": lambda: dict(temperature=[1.0, 2.0, 3.0],
                                                                p_ordered=[1.0, 0.75, 0.25]),
     "jaxphys.physics.ising.accuracy_away_from_tc": lambda: dict(

@@ -8,7 +8,8 @@ import pytest
 
 
 from jaxphys.core import FitResult, Model
-from jaxphys.physics.ising import (T_CRITICAL, accuracy_away_from_tc, crossing_temperature,
+from jaxphys.physics.ising import (T_CRITICAL, accuracy_away_from_tc, bootstrap_crossing,
+                                   crossing_temperature,
                                    finite_size_extrapolation, ising_configurations, phase_curve,
                                    predict_ordered, train_phase_classifier)
 from jaxphys.tour._ch16_ising import _z2_logistic_demo as z2_logistic_demo
@@ -145,3 +146,65 @@ def test_chapter_16_quick(tmp_path):
     assert all(f.is_file() for f in res.figures)
     assert res.metrics["max_energy_deviation"] < 0.02
     assert res.metrics["accuracy_away_L16"] > 0.95
+
+
+def _noisy_curve(rng, n_per, n_dup=1):
+    """P(ordered) per configuration: a logistic step at T = 2.3 plus Gaussian noise of
+    sd 0.2, ``n_per`` configurations per temperature, each repeated ``n_dup`` times (as
+    correlated records of one chain would be)."""
+    temps = np.linspace(2.0, 2.6, 7)
+    t = np.repeat(temps, n_per)
+    p = 1.0 / (1.0 + np.exp((t - 2.3) / 0.08)) + 0.2 * rng.normal(size=t.shape)
+    groups = np.tile(np.arange(n_per), temps.shape[0])
+    return np.repeat(t, n_dup), np.repeat(p, n_dup), np.repeat(groups, n_dup)
+
+
+def test_bootstrap_crossing_error_matches_the_sampling_spread():
+    """The bootstrap error of one data set against the spread of the crossing over 400
+    independent data sets (the truth it estimates), within 20 %; with every record
+    repeated 5 times (perfectly correlated records), resampling the groups keeps the
+    right error while resampling records alone shrinks it by about √5."""
+    rng = np.random.default_rng(0)
+    spread = np.std([crossing_temperature(*_phase_means(*_noisy_curve(rng, 40)[:2]))
+                     for _ in range(400)], ddof=1)
+    t, p, g = _noisy_curve(np.random.default_rng(1), 40)
+    b = bootstrap_crossing(jax.random.key(0), p, t, n_boot=400)
+    assert b.n_boot == b.n_valid == 400
+    assert b.crossing == pytest.approx(crossing_temperature(*_phase_means(t, p)))
+    assert b.error == pytest.approx(spread, rel=0.2), (b.error, spread)
+    t5, p5, g5 = _noisy_curve(np.random.default_rng(1), 40, n_dup=5)
+    grouped = bootstrap_crossing(jax.random.key(0), p5, t5, groups=g5, n_boot=400)
+    naive = bootstrap_crossing(jax.random.key(0), p5, t5, n_boot=400)
+    assert grouped.error == pytest.approx(spread, rel=0.2), (grouped.error, spread)
+    assert naive.error == pytest.approx(grouped.error / np.sqrt(5), rel=0.2)
+    other = bootstrap_crossing(jax.random.key(1), p, t, n_boot=400)
+    assert other.error != b.error                                 # two keys differ
+    with pytest.raises(ValueError, match="groups: expected integer"):
+        bootstrap_crossing(jax.random.key(0), p, t, groups=g.astype(float))
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_crossing(jax.random.key(0), p, t, level=1.5)
+    with pytest.raises(ValueError, match="p_ordered"):
+        bootstrap_crossing(jax.random.key(0), p[:-1], t)
+    flat = bootstrap_crossing(jax.random.key(0), np.ones_like(p), t)   # never crosses
+    assert np.isnan(flat.crossing) and np.isnan(flat.error) and flat.n_valid == 0
+
+
+def _phase_means(t, p):
+    temps = np.unique(t)
+    return temps, np.array([p[t == v].mean() for v in temps])
+
+
+def test_finite_size_fit_reports_chi2_against_numpy_and_scipy(x64):
+    from scipy.stats import chi2 as chi2_dist
+
+    sizes = np.array([8, 12, 16, 24])
+    y = np.array([2.37, 2.345, 2.33, 2.31])
+    err = np.array([0.01, 0.012, 0.008, 0.01])
+    fit = finite_size_extrapolation(sizes, y, err)
+    coef = np.polyfit(1.0 / sizes, y, 1, w=1.0 / err)
+    resid = (y - np.polyval(coef, 1.0 / sizes)) / err
+    assert fit.tc == pytest.approx(coef[1], abs=1e-6) and fit.slope == pytest.approx(coef[0],
+                                                                                     rel=1e-5)
+    assert fit.dof == 2 and fit.chi2 == pytest.approx(np.sum(resid ** 2), rel=1e-5)
+    assert fit.p_value == pytest.approx(chi2_dist.sf(np.sum(resid ** 2), 2), rel=1e-4)
+    assert np.isnan(finite_size_extrapolation(sizes, y).chi2)

@@ -13,8 +13,8 @@
   :func:`integrated_autocorrelation_time`, :func:`mean_with_error`, :func:`jackknife`.
 * Learning the phases (Carrasquilla and Melko 2017): labelled configurations
   (:func:`ising_configurations`), :func:`train_phase_classifier`, :func:`phase_curve`,
-  :func:`crossing_temperature`, :func:`finite_size_extrapolation`,
-  :func:`accuracy_away_from_tc`.
+  :func:`crossing_temperature` with a bootstrap error (:func:`bootstrap_crossing`),
+  :func:`finite_size_extrapolation` (with χ²/dof), :func:`accuracy_away_from_tc`.
 
 Example:
     >>> from jaxphys.physics.ising import T_CRITICAL, onsager_magnetization
@@ -30,9 +30,10 @@ from ._observables import (Estimate, IsingObservables, integrated_autocorrelatio
                            ising_observables, jackknife, mean_with_error)
 from ._onsager import (T_CRITICAL, critical_temperature, elliptic_k, onsager_energy,
                        onsager_magnetization)
-from ._phase import (FiniteSizeFit, PhaseClassifier, PhaseCurve, accuracy_away_from_tc,
-                     crossing_temperature, finite_size_extrapolation, phase_curve, phase_model,
-                     predict_ordered, train_phase_classifier)
+from ._phase import (BootstrapCrossing, FiniteSizeFit, PhaseClassifier, PhaseCurve,
+                     accuracy_away_from_tc, bootstrap_crossing, crossing_temperature,
+                     finite_size_extrapolation, phase_curve, phase_model, predict_ordered,
+                     train_phase_classifier)
 from ._wolff_multispin import wolff_multispin
 
 __all__ = [
@@ -49,5 +50,6 @@ __all__ = [
     # learning the phases
     "IsingConfigurations", "ising_configurations", "PhaseClassifier", "PhaseCurve",
     "FiniteSizeFit", "phase_model", "train_phase_classifier", "predict_ordered", "phase_curve",
-    "crossing_temperature", "finite_size_extrapolation", "accuracy_away_from_tc",
+    "crossing_temperature", "bootstrap_crossing", "BootstrapCrossing",
+    "finite_size_extrapolation", "accuracy_away_from_tc",
 ]

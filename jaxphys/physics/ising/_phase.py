@@ -25,9 +25,9 @@ import numpy as np
 from jaxphys import _checks
 from ._onsager import T_CRITICAL
 
-__all__ = ["PhaseClassifier", "PhaseCurve", "FiniteSizeFit", "phase_model",
+__all__ = ["PhaseClassifier", "PhaseCurve", "FiniteSizeFit", "BootstrapCrossing", "phase_model",
            "train_phase_classifier", "predict_ordered", "phase_curve", "crossing_temperature",
-           "finite_size_extrapolation", "accuracy_away_from_tc"]
+           "bootstrap_crossing", "finite_size_extrapolation", "accuracy_away_from_tc"]
 
 MODELS = ("dense", "cnn")
 
@@ -288,6 +288,89 @@ def crossing_temperature(temperature: Any, p_ordered: Any, level: float = 0.5) -
     return float(t[i] + (p[i] - level) * (t[i + 1] - t[i]) / (p[i] - p[i + 1]))
 
 
+class BootstrapCrossing(NamedTuple):
+    """The 1/2-crossing of a mean ``P(ordered)(T)`` curve with its bootstrap error.
+
+    Fields:
+      crossing: the crossing temperature of the full data (:func:`crossing_temperature`).
+      error: standard deviation of the bootstrap replicas' crossings.
+      n_boot: replicas drawn; n_valid: replicas whose curve crossed the level (the
+        error is NaN when fewer than 90 % did).
+
+    >>> b = BootstrapCrossing(crossing=2.31, error=0.01, n_boot=200, n_valid=200)
+    >>> f"{b.crossing:.2f} ± {b.error:.2f}"
+    '2.31 ± 0.01'
+    """
+
+    crossing: float
+    error: float
+    n_boot: int
+    n_valid: int
+
+
+def bootstrap_crossing(key: jax.Array, p_ordered: Any, temperature: Any, *,
+                       groups: Any = None, n_boot: int = 200,
+                       level: float = 0.5) -> BootstrapCrossing:
+    """Crossing of the mean ``P(ordered)`` at each temperature, with a bootstrap error.
+
+    Each replica resamples, at every temperature independently and with replacement,
+    the configurations there, or with ``groups`` whole groups of them (e.g. the Markov
+    chain each configuration came from: records of one chain are correlated, so the
+    chains are the independent units), recomputes the mean curve and its crossing
+    (:func:`crossing_temperature`). The error covers the sampling of the test
+    configurations only, not the randomness of the classifier's training.
+
+    Args:
+        key: PRNG key for the resampling.
+        p_ordered: ``(n,)`` the classifier's P(ordered) per configuration.
+        temperature: ``(n,)`` positive temperature of each configuration.
+        groups: optional ``(n,)`` int group of each configuration (resampled as units
+            within each temperature).
+        n_boot: replicas (≥ 2); level: the crossing level in (0, 1).
+
+    Returns:
+        :class:`BootstrapCrossing`.
+
+    >>> t = jnp.repeat(jnp.linspace(2.0, 2.6, 7), 50)
+    >>> p = jax.nn.sigmoid((2.3 - t) / 0.05) + 0.1 * jax.random.normal(jax.random.key(1),
+    ...                                                                  t.shape)
+    >>> b = bootstrap_crossing(jax.random.key(0), p, t)
+    >>> abs(b.crossing - 2.3) < 0.01, 0.0 < b.error < 0.01, b.n_valid
+    (True, True, 200)
+    """
+    _checks.check_key(key)
+    prob = np.asarray(_checks.as_array(p_ordered, "p_ordered", ndim=1), float)
+    t = np.asarray(_checks.as_array(temperature, "temperature", ndim=1), float)
+    _checks.check_same_length("p_ordered", prob, "temperature", t)
+    _checks.check_finite(prob, "p_ordered")
+    _checks.check_range(t, "temperature", low=0.0, low_open=True)
+    n_boot = _checks.as_int(n_boot, "n_boot", minimum=2)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    if groups is None:
+        g = np.arange(prob.shape[0])
+    else:
+        g = np.asarray(_checks.as_array(groups, "groups", ndim=1))
+        _checks.check_same_length("p_ordered", prob, "groups", g)
+        if not np.issubdtype(g.dtype, np.integer):
+            raise ValueError(f"groups: expected integer group labels, got dtype {g.dtype}")
+    temps = np.unique(t)
+    replica_means = np.empty((n_boot, temps.shape[0]))
+    for i, (v, k) in enumerate(zip(temps, jax.random.split(key, temps.shape[0]))):
+        at = t == v
+        labels, idx = np.unique(g[at], return_inverse=True)
+        sums = np.bincount(idx, weights=prob[at], minlength=labels.shape[0])
+        counts = np.bincount(idx, minlength=labels.shape[0]).astype(float)
+        draw = np.asarray(jax.random.randint(k, (n_boot, labels.shape[0]), 0, labels.shape[0]))
+        replica_means[:, i] = sums[draw].sum(1) / counts[draw].sum(1)
+    full = crossing_temperature(temps, np.array([prob[t == v].mean() for v in temps]), level)
+    crossings = np.array([crossing_temperature(temps, m, level) for m in replica_means])
+    valid = np.isfinite(crossings)
+    n_valid = int(valid.sum())
+    error = float(np.std(crossings[valid], ddof=1)) if n_valid >= 0.9 * n_boot else float("nan")
+    return BootstrapCrossing(float(full), error, n_boot, n_valid)
+
+
 def accuracy_away_from_tc(clf: PhaseClassifier, spins: Any, label: Any, temperature: Any, *,
                           window: float = 0.3) -> float:
     """Accuracy on the configurations with ``|T - T_c| ≥ window``.
@@ -328,6 +411,8 @@ class FiniteSizeFit(NamedTuple):
       tc_error: its standard error.
       slope: ``a``.
       nu: the exponent used.
+      chi2, dof, p_value: the fit's χ², degrees of freedom ``n - 2`` and χ² p-value
+        when the crossings' errors were given (NaN without errors).
 
     :func:`finite_size_extrapolation` returns one; the fitted line at L = 16:
 
@@ -340,6 +425,9 @@ class FiniteSizeFit(NamedTuple):
     tc_error: float
     slope: float
     nu: float
+    chi2: float = float("nan")
+    dof: int = 0
+    p_value: float = float("nan")
 
 
 def finite_size_extrapolation(L: Any, tc_L: Any, tc_error: Any = None, *, nu: float = 1.0
@@ -365,4 +453,8 @@ def finite_size_extrapolation(L: Any, tc_L: Any, tc_error: Any = None, *, nu: fl
     if sigma is None and sizes.size > 2:
         cov = cov * float(res.chi2) / max(float(res.dof), 1.0)
     err = float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
-    return FiniteSizeFit(float(res.params[0]), err, float(res.params[1]), float(nu))
+    dof = int(sizes.size - 2)
+    chi2 = float(res.chi2) if sigma is not None else float("nan")
+    p_value = float(res.p_value) if sigma is not None and dof > 0 else float("nan")
+    return FiniteSizeFit(float(res.params[0]), err, float(res.params[1]), float(nu), chi2,
+                         dof, p_value)
