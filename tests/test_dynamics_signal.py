@@ -143,3 +143,46 @@ def test_chapter_18_quick(tmp_path):
     res = CHAPTER.run(jax.random.key(0), tmp_path, quick=True)
     assert all(f.is_file() for f in res.figures)
     assert res.metrics["critical_sigma_w2_sb_0.05"] == pytest.approx(1.761, abs=0.005)
+
+
+def _scipy_q_star(sw, sb):
+    from scipy import optimize
+    def gauss(f):
+        return integrate.quad(lambda z: f(z) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
+                              -np.inf, np.inf, epsabs=1e-13, epsrel=1e-13, limit=500)[0]
+
+    def g(q):
+        return sw * gauss(lambda z: np.tanh(np.sqrt(q) * z) ** 2) + sb - q
+
+    q = optimize.brentq(g, sb, sw + sb + 1, xtol=1e-15, rtol=1e-14)
+    return q, sw * gauss(lambda z: (1 - np.tanh(np.sqrt(q) * z) ** 2) ** 2)
+
+
+def test_critical_line_and_maps_over_sigma_b2_0_to_5_against_adaptive_quadrature(x64):
+    """The critical line (χ₁ = 1), q* and χ₁ over σ_b² ∈ [0, 5] against scipy's adaptive
+    quadrature and root finding, within 1e-6 (with 64 Gauss–Hermite nodes the line was
+    off by 3e-4 at σ_b² = 0.5 and 0.78 at 5: φ'(√q z)² narrows as q grows); at σ_b² = 0
+    the line is σ_w² = 1 exactly. The correlation map at σ_b² = 5 (the largest q*)
+    against a 2-D adaptive quadrature, within 1e-6."""
+    from scipy import optimize
+
+    sb2 = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 5.0])
+    crit = np.asarray(critical_sigma_w2(sb2))
+    assert crit[0] == pytest.approx(1.0, abs=1e-6)
+    for b, got in zip(sb2[1:], crit[1:]):
+        want = optimize.brentq(lambda sw: _scipy_q_star(sw, b)[1] - 1.0, 1.0, 20.0, xtol=1e-13)
+        assert got == pytest.approx(want, abs=1e-6), (b, got, want)
+        q_ref, chi_ref = _scipy_q_star(2.5, b)
+        assert float(fixed_point_length(2.5, b)) == pytest.approx(q_ref, abs=1e-6)
+        assert float(chi1(2.5, b)) == pytest.approx(chi_ref, abs=1e-6)
+    sw, sb, c = 2.5, 5.0, 0.4
+    qs = _scipy_q_star(sw, sb)[0]
+
+    def integrand(z2, z1):
+        u1 = np.sqrt(qs) * z1
+        u2 = np.sqrt(qs) * (c * z1 + np.sqrt(1 - c * c) * z2)
+        return np.tanh(u1) * np.tanh(u2) * np.exp(-(z1 ** 2 + z2 ** 2) / 2) / (2 * np.pi)
+
+    ref_c = (sw * integrate.dblquad(integrand, -12, 12, -12, 12, epsabs=1e-11,
+                                    epsrel=1e-11)[0] + sb) / qs
+    assert float(correlation_map(c, sw, sb)) == pytest.approx(ref_c, abs=1e-6)
