@@ -101,13 +101,40 @@ def test_bad_config():
 
 
 @pytest.mark.slow
-@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
+@pytest.mark.xla_default_level     # the floor holds at the level users compile with
 @pytest.mark.no_key_reuse_check
 def test_dqn_solves_cartpole_on_3_of_4_seeds():
-    """Done-when: ≥ 475 mean evaluation return within 5e5 steps on ≥ 3 of 4 seeds."""
+    """Done-when: ≥ 475 mean evaluation return within 5e5 steps on ≥ 3 of 4 seeds.
+
+    CleanRL's CartPole settings (the DQNConfig defaults: 10 envs, one gradient step of
+    128 per 10 env steps, buffer 1e4, target copy every 500 steps, ε 1 → 0.05 over half
+    the run) with the learning rate decayed linearly to 0 from a peak of 1e-3 (mean 5e-4)
+    instead of CleanRL's constant 2.5e-4 (decayed, a mean of 1.25e-4): at 2.5e-4 a
+    quarter of the seeds end unsolved, and which ones hung on the compiler's rounding (the
+    test passed at level 0 and failed at the default level, docs/development.md).
+    The seeds train one by one with one compiled single-seed program (jaxlib 0.10.2's CPU
+    runtime has waited forever on long vmapped agent runs, docs/development.md).
+
+    Measured outside pytest (default level, one Eigen thread, `taskset -c 1`, one
+    compiled `jax.jit(agent.train)` per setting, seeds one by one, greedy returns as
+    here; "keys k, k+1" = `split(key(k), 4)` then `split(key(k + 1), 4)`, the test's
+    four first for k = 0):
+      peak lr 2.5e-4 (before): keys 0, 1: 500, 500, 262.6, 245.1 | 479.2, 497.5, 500,
+        475.4; keys 2, 3: 500, 403.5, 500, 500 | 500, 235.0, 500, 500 (12 of 16)
+      peak lr 1e-3 (here): keys 0, 1: 500 x 8; keys 2, 3: 500, 483.2, 500, 500 | 500,
+        291.2, 475.6, 500; keys 4, 5: 448.8, 500 x 7 (22 of 24)
+      also tried: lr 5e-4, keys 2, 3: 7 of 8 (452.8); ε over 20 % of the run, keys 0, 1:
+        7 of 8 (341.7); lr 1e-3 with ε over 20 %: keys 0, 1 8 of 8, keys 2, 3 3 of 8
+        (late collapses); buffer 5e4: 0 of 8 (best 464.6); Huber loss: 0 of 8 (~9).
+    This test at the default level (pytest, `taskset -c 1`): 500, 500, 500, 500 in 81 s.
+    """
     env = CartPole()
     agent = make_dqn(env, None, DQNConfig(total_timesteps=500_000, lr_decay=True))
-    res = jax.jit(jax.vmap(agent.train))(jax.random.split(jax.random.key(0), 4))
-    returns = greedy_returns(agent, env, res.state.params, 4, 500)
+    hparams = agent.default_hparams._replace(learning_rate=1e-3)
+    train = jax.jit(agent.train)                # one compile, four executions
+    params = [train(key, hparams).state.params
+              for key in jax.random.split(jax.random.key(0), 4)]
+    returns = greedy_returns(agent, env, jax.tree.map(lambda *p: jnp.stack(p), *params),
+                             4, 500)
     print(f"DQN CartPole returns {returns}")
     assert np.sum(returns >= 475.0) >= 3, returns
