@@ -109,8 +109,8 @@ def test_npe_gaussian_linear_10k():
     a variance ratio r in one coordinate alone gives 0.527 at r = 1.25 and 0.549 at
     r = 1.5, so the 25 % variance tolerance is inside the target.
 
-    Training: learning rate 5e-4 and a patience of 20 evaluations (one an epoch), sbi's
-    defaults. Measured at XLA's default level, keys 0 / 1 / 2 (by hand, a script looping
+    Training: learning rate 5e-4 and a patience of 20 evaluations (one an epoch).
+    Measured at XLA's default level, keys 0 / 1 / 2 (by hand, a script looping
     over _gl_check): C2ST 0.538 / 0.535 / 0.524, largest mean error 0.036 / 0.041 /
     0.018, largest variance error 15 % / 12 % / 18 %, early stopping at the best of steps
     700 / 525 / 945. With the previous 2e-3 and 10 (stopping at steps 175-350 while the
