@@ -257,7 +257,7 @@ def test_ppo_continuous_solves_pendulum():
 
 
 @pytest.mark.slow   # tests/test_tour_rl.py runs the chapter in quick mode already
-@pytest.mark.xla_default_level     # level 0 deadlocks vmapped agents (conftest.py)
+@pytest.mark.xla_default_level     # the level users compile with
 @pytest.mark.no_key_reuse_check
 def test_tour_chapter_13_quick(tmp_path):
     from jaxphys.tour._ch13_ppo import CHAPTER
