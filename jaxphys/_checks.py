@@ -113,6 +113,25 @@ def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return out
 
 
+def as_float(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+             low_open: bool = False, high_open: bool = False) -> float:
+    """A Python number (no bools, no arrays) as a finite float in an interval
+    (:func:`check_range`'s interval rules).
+
+    Example:
+        >>> as_float(0.25, "replay_fraction", low=0.0, high=1.0)
+        0.25
+        >>> as_float(True, "replay_fraction", low=0.0, high=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: replay_fraction: expected a number, got bool True
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    check_range(value, name, low=low, high=high, low_open=low_open, high_open=high_open)
+    return float(value)
+
+
 def as_tolerance(tol: Any, name: str = "tol") -> jax.Array:
     """A finite, strictly positive scalar tolerance as an array."""
     arr = as_array(tol, name, ndim=0)

@@ -85,6 +85,18 @@ def test_gan_step_updates_each_player_with_its_own_loss_and_does_not_recompile()
     assert step._cache_size() == n_compiled
 
 
+@pytest.mark.parametrize("kw, match", [
+    (dict(r1_penalty=-1.0), r"r1_penalty: expected values in \[0.0, inf\], got -1.0"),
+    (dict(r1_penalty=float("nan")), r"r1_penalty: expected values in"),
+    (dict(r1_penalty=True), r"r1_penalty: expected a number, got bool"),
+    (dict(replay_fraction=1.5), r"replay_fraction: expected values in \[0.0, 1.0\], got 1.5"),
+    (dict(replay_fraction="half"), r"replay_fraction: expected a number, got str"),
+])
+def test_make_gan_step_refuses_bad_settings(kw, match):
+    with pytest.raises(ValueError, match=match):
+        make_gan_step(MLPGenerator(2, (4,)), MLPDiscriminator((4,)), 3, **kw)
+
+
 @pytest.mark.no_key_reuse_check
 def test_dcgan_on_digits_trains_with_batch_norm_and_tanh_output():
     imgs = jnp.asarray(load_digits().x)[..., None] * 2.0 - 1.0      # [-1, 1]

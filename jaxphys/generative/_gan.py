@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from .._checks import as_array, as_int, check_finite, check_key
+from .._checks import as_array, as_float, as_int, check_finite, check_key
 from ..core import FitResult, LossAux, TrainState, fit, make_train_step, skip_nonfinite
 from ._gan_models import (DCDiscriminator, DCGenerator, MinibatchDiscrimination,
                           MLPDiscriminator, MLPGenerator)
@@ -138,20 +138,6 @@ def _x_of(batch):
     return batch
 
 
-def _check_fraction(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            0.0 <= float(value) <= 1.0):
-        raise ValueError(f"{name}: expected a fraction in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _check_penalty(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            float(value) >= 0.0 and float(value) < float("inf")):
-        raise ValueError(f"r1_penalty: expected a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def make_gan_step(generator: nn.Module, discriminator: nn.Module, latent_dim: int, *,
                   r1_penalty: float = 0.0, replay_fraction: float = 0.5, jit: bool = True):
     """Compose one GAN update ``gan_step(state, batch, key) -> (state, metrics)``.
@@ -192,8 +178,8 @@ def make_gan_step(generator: nn.Module, discriminator: nn.Module, latent_dim: in
         (1, 1, ['d_fake', 'd_loss', 'd_real', 'g_loss', 'r1', 'skipped'])
     """
     latent_dim = as_int(latent_dim, "latent_dim", minimum=1)
-    gamma = _check_penalty(r1_penalty)
-    replay_fraction = _check_fraction(replay_fraction, "replay_fraction")
+    gamma = as_float(r1_penalty, "r1_penalty", low=0.0)
+    replay_fraction = as_float(replay_fraction, "replay_fraction", low=0.0, high=1.0)
 
     def fakes(g_variables, n, key):
         z = jax.random.normal(key, (n, latent_dim))

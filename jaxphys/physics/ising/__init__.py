@@ -30,10 +30,10 @@ from ._observables import (Estimate, IsingObservables, integrated_autocorrelatio
                            ising_observables, jackknife, mean_with_error)
 from ._onsager import (T_CRITICAL, critical_temperature, elliptic_k, onsager_energy,
                        onsager_magnetization)
-from ._phase import (BootstrapCrossing, FiniteSizeFit, PhaseClassifier, PhaseCurve,
-                     accuracy_away_from_tc, bootstrap_crossing, crossing_temperature,
-                     finite_size_extrapolation, phase_curve, phase_model, predict_ordered,
-                     train_phase_classifier)
+from ._finite_size import (BootstrapCrossing, FiniteSizeFit, bootstrap_crossing,
+                           crossing_temperature, finite_size_extrapolation)
+from ._phase import (PhaseClassifier, PhaseCurve, accuracy_away_from_tc, phase_curve,
+                     phase_model, predict_ordered, train_phase_classifier)
 from ._wolff_multispin import wolff_multispin
 
 __all__ = [
