@@ -9,8 +9,9 @@ import optax
 import pytest
 
 from jaxphys.data import Standardizer, load_digits, two_moons
-from jaxphys.generative._diffusion import (DiffusionUNet, TimeMLP, ddim_sample, ddpm_loss,
-                                           ddpm_sample, q_sample, train_diffusion, _ancestral)
+from jaxphys.generative import (DiffusionUNet, TimeMLP, ddim_sample, ddpm_loss, ddpm_sample,
+                                q_sample, train_diffusion)
+from jaxphys.generative._diffusion import _ancestral
 from jaxphys.generative._gan import (DCDiscriminator, DCGenerator, MLPDiscriminator,
                                      MLPGenerator, discriminator_loss, gan_sample,
                                      generator_loss, init_gan, make_gan_step, train_gan)

@@ -14,6 +14,8 @@ from jaxphys.nn import DeepSets
 from jaxphys.rl.envs import (CenterOfMass, IsingLattice, center_of_mass, ising_lattice_energy,
                              ising_lattice_flip_energies)
 
+from conformance.agents import train_seeds
+
 
 def _np_energy(spins, J):
     """Periodic 2-D Ising energy by an explicit double loop over the bonds."""
@@ -160,15 +162,6 @@ def _random_success(env, max_steps):
     return float(np.mean(np.asarray(ev.lengths) < max_steps)), float(ev.mean_return)
 
 
-def _train_seeds(agent, hparams, n_seeds):
-    """Seeds ``split(key(0), n_seeds)`` trained one by one by one compiled single-seed
-    program, results stacked: long vmapped agent runs have waited forever inside jaxlib
-    0.10.2's CPU runtime (the RL guide's known issue), once in the default tier."""
-    train = jax.jit(agent.train)
-    runs = [train(key, hparams) for key in jax.random.split(jax.random.key(0), n_seeds)]
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *runs)
-
-
 @pytest.mark.no_key_reuse_check
 def test_ppo_with_a_periodic_conv_policy_reaches_the_lattice_ground_state():
     """4 × 4 lattice at T = 0 from random spins, 16 flips allowed: after 16 384 steps the
@@ -178,7 +171,7 @@ def test_ppo_with_a_periodic_conv_policy_reaches_the_lattice_ground_state():
     agent = rl.make_ppo(env, None, rl.PPOConfig(total_timesteps=16_384, n_envs=16, n_steps=16),
                         network=rl.PeriodicConvActorCritic(features=(16, 16)))
     hp = agent.default_hparams._replace(learning_rate=1e-3, gamma=0.95)
-    res = _train_seeds(agent, hp, 2)
+    res = train_seeds(agent, hp, 2)
     success, _ = _success(env, agent, res.state.params, 2, 16, jax.random.key(1))
     random_success, _ = _random_success(env, 16)
     assert np.all(success >= 0.9), success
@@ -196,7 +189,7 @@ def test_dqn_with_a_deep_sets_q_network_finds_the_center_of_mass():
         learning_starts=1_000, target_update_interval=500),
         network=DeepSets(phi_widths=(64, 64), rho_widths=(64, 5)))
     hp = agent.default_hparams._replace(learning_rate=1e-3, gamma=0.9, eps_fraction=0.3)
-    res = _train_seeds(agent, hp, 2)
+    res = train_seeds(agent, hp, 2)
     success, returns = _success(env, agent, res.state.params, 2, 40, jax.random.key(1))
     random_success, random_return = _random_success(env, 40)
     assert np.all(success >= 3 * random_success), (success, random_success)

@@ -10,8 +10,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from jaxphys.rl._tabular import (policy_evaluation, q_value_iteration, uniform_policy,
                                  value_iteration)
-from jaxphys.rl._tabular_learning import (QLearningConfig, TD0Config, make_q_learning,
-                                          make_td0)
+from jaxphys.rl import QLearningConfig, TD0Config, make_q_learning, make_td0
 from jaxphys.rl.envs._gridworld import GridWorld
 from jaxphys.rl.envs._tabular_mdp import TabularMDP, make_mdp_params, three_state_mdp
 
@@ -185,8 +184,8 @@ def test_bad_inputs():
         agent.train(jax.random.key(0), agent.default_hparams._replace(learning_rate=-0.1))
     with pytest.raises(ValueError, match="hparams.epsilon"):
         agent.train(jax.random.key(0), agent.default_hparams._replace(epsilon=2.0))
-    with pytest.raises(ValueError, match="hparams.gamma"):
-        agent.train(jax.random.key(0), agent.default_hparams._replace(gamma=1.0))
+    with pytest.raises(ValueError, match=r"hparams.gamma: expected values in \[0.0, 1.0\]"):
+        agent.train(jax.random.key(0), agent.default_hparams._replace(gamma=1.5))
     with pytest.raises(ValueError, match="config.eval_every"):
         make_q_learning(env, None, QLearningConfig(n_steps=100, eval_every=300))
     with pytest.raises(ValueError, match="config.policy"):
@@ -274,6 +273,26 @@ def test_td0_matches_policy_evaluation():
     res = agent.train(jax.random.key(0), hp)
     np.testing.assert_allclose(np.asarray(res.state.table), v_ref, atol=1.0)
     assert int(res.state.visits.sum()) == 60_000
+
+
+@pytest.mark.no_key_reuse_check
+def test_td0_undiscounted_random_walk_reaches_k_over_6():
+    """Sutton & Barto (2018), Example 6.2: the five-state random walk, undiscounted (γ = 1,
+    the same rule [0, 1] as every agent). From C, each step goes left or right with
+    probability 1/2; reaching the right end pays 1. V(A..E) = 1/6 .. 5/6 exactly."""
+    P = np.zeros((7, 1, 7))
+    for s in range(1, 6):
+        P[s, 0, s - 1] = P[s, 0, s + 1] = 0.5
+    R = np.zeros((7, 1, 7))
+    R[5, 0, 6] = 1.0
+    env = TabularMDP(P, R, initial=np.eye(7)[3], terminal=np.isin(np.arange(7), [0, 6]),
+                     max_steps=1000)
+    agent = make_td0(env, None, TD0Config(policy=np.ones((7, 1)), n_steps=40_000,
+                                          lr_schedule="visits"))
+    hp = agent.default_hparams._replace(gamma=1.0, learning_rate=1.0, lr_decay=1.0,
+                                        lr_power=0.7, initial_value=0.5)
+    values = np.asarray(agent.train(jax.random.key(0), hp).state.table)[1:6]
+    np.testing.assert_allclose(values, np.arange(1, 6) / 6, atol=0.03)
 
 
 @pytest.mark.parametrize("learner", ["q_learning", "td0", "curriculum"])

@@ -10,7 +10,7 @@ import pytest
 from jaxphys.rl._evaluate import evaluate
 from jaxphys.rl.envs._base import Box, Discrete, Environment
 from jaxphys.rl.envs._gridworld import GridWorld
-from jaxphys.rl.envs._wrappers import EpisodeStatistics, GymnasiumAdapter, NormalizeObservation
+from jaxphys.rl.envs import EpisodeStatistics, GymnasiumAdapter, NormalizeObservation
 
 
 class _WalkState(NamedTuple):

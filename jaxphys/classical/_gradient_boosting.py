@@ -44,15 +44,14 @@ import numpy as np
 from jaxphys._checks import as_array, as_int, check_in, check_key, check_same_length, \
     check_shape, is_concrete
 from jaxphys.classical._common import as_features
-from jaxphys.classical._ensemble import features_for, hyperparameter, zeros_like_struct
+from jaxphys.classical._ensemble import hyperparameter, zeros_like_struct
 from jaxphys.classical._gb_losses import encode_targets, initial_score, raw_to_loss, \
     residual_hessian
 from jaxphys.classical._boosted_trees import fits, grow_round
 from jaxphys.classical._grow import TreeParams, grow_tree
 from jaxphys.classical._tree import _bin, _leaf_index
 
-__all__ = ["GBParams", "gb_fit", "gb_predict", "gb_predict_proba", "gb_decision_function",
-           "GB_LOSSES", "GB_CRITERIA"]
+__all__ = ["GBParams", "gb_fit", "GB_LOSSES", "GB_CRITERIA"]
 
 GB_LOSSES = ("squared_error", "log_loss")
 GB_CRITERIA = ("squared_error", "xgboost")
@@ -291,6 +290,7 @@ def gb_fit(key: jax.Array, X: Any, y: Any, *, loss: str = "log_loss", n_estimato
     Returns:
         :class:`GBParams`.
 
+    >>> from jaxphys.classical import gb_predict
     >>> x = jnp.linspace(0, 1, 40)[:, None]
     >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
     ...            max_depth=1)                       # five stumps
@@ -341,76 +341,3 @@ def gb_fit(key: jax.Array, X: Any, y: Any, *, loss: str = "log_loss", n_estimato
     return _gb_fit(key_fit, x_tr, xb, yk_tr, thresholds, xv.astype(dtype), ykv.astype(dtype),
                    f0.astype(dtype), lr, n_sub, reg, tol_a, n_est, depth, task, patience,
                    criterion)
-
-
-@jax.jit
-def _gb_raw(params, x):
-    def per_round(trees):
-        leaves = jax.vmap(lambda t: _leaf_index(t, x))(trees)                      # (K_t, m)
-        return jnp.take_along_axis(trees.value[:, :, 0], leaves, axis=1).T          # (m, K_t)
-
-    vals = jax.lax.map(per_round, params.trees)                                     # (T, m, K_t)
-    f = jnp.einsum("t,tmk->mk", params.tree_weight, vals)
-    k_out = params.init.shape[0]
-    if k_out == 2:                      # binary: one score, the log-odds of class 1
-        return params.init[1] + f
-    return params.init[None, :] + f
-
-
-def gb_decision_function(params: GBParams, X: Any) -> jax.Array:
-    r"""Raw scores :math:`F(x)`: ``(m, 1)`` for regression and two classes (the log-odds
-    of class 1), ``(m, K)`` logits for ``K > 2`` classes.
-
-    >>> from jaxphys.classical import gb_decision_function, gb_fit, gb_predict_proba
-    >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
-    ...            max_depth=1)                       # five stumps
-    >>> f = gb_decision_function(p, x)
-    >>> f.shape, bool(f[0, 0] < 0 < f[-1, 0])          # log-odds of class 1 at x = 0 and 1
-    ((40, 1), True)
-    >>> bool(jnp.allclose(jax.nn.sigmoid(f[:, 0]), gb_predict_proba(p, x)[:, 1]))
-    True
-    """
-    x = features_for(params.feature_importances, params.trees.threshold.dtype, X)
-    return _gb_raw(params, x)
-
-
-def gb_predict_proba(params: GBParams, X: Any) -> jax.Array:
-    r"""Class probabilities ``(m, K)`` (:math:`[1-\sigma(F), \sigma(F)]` for two classes,
-    :math:`\mathrm{softmax}(F)` otherwise); for regression, the ``(m, 1)`` predictions.
-
-    >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> p = gb_fit(jax.random.key(0), x, (x[:, 0] > 0.5).astype(int), n_estimators=5,
-    ...            max_depth=1)                       # five stumps
-    >>> gb_predict_proba(p, x).shape
-    (40, 2)
-    """
-    f = gb_decision_function(params, X)
-    k_out = params.init.shape[0]
-    if k_out == 1:
-        return f
-    if k_out == 2:
-        p1 = jax.nn.sigmoid(f[:, 0])
-        return jnp.stack([1.0 - p1, p1], axis=1)
-    return jax.nn.softmax(f, axis=1)
-
-
-def gb_predict(params: GBParams, X: Any) -> jax.Array:
-    """Predictions ``(m,)``: the class of largest probability (int32), or :math:`F(x)` for
-    regression. Traceable (the task is read from ``init``'s shape), so it can run under
-    ``vmap``.
-
-    >>> from jaxphys.classical import gb_fit, gb_predict
-    >>> x = jnp.linspace(0, 1, 40)[:, None]
-    >>> y = (x[:, 0] > 0.5).astype(int)
-    >>> p = gb_fit(jax.random.key(0), x, y, n_estimators=5, max_depth=1)
-    >>> bool((gb_predict(p, x) == y).all())          # every training point right
-    True
-    """
-    f = gb_decision_function(params, X)
-    k_out = params.init.shape[0]
-    if k_out == 1:
-        return f[:, 0]
-    if k_out == 2:
-        return (f[:, 0] > 0).astype(jnp.int32)
-    return jnp.argmax(f, axis=1).astype(jnp.int32)

@@ -53,8 +53,8 @@ from jaxphys.generative._gan import (MLPGenerator, MLPDiscriminator, DCGenerator
                                      discriminator_loss, generator_loss)
 from jaxphys.generative._schedules import (NoiseSchedule, linear_schedule, cosine_schedule,
                                            make_schedule, NOISE_SCHEDULES)
-from jaxphys.generative._diffusion import (TimeMLP, DiffusionUNet, timestep_embedding, ddpm_loss,
-                                           ddpm_sample, ddim_sample, train_diffusion,
+from jaxphys.generative._diffusion_models import TimeMLP, DiffusionUNet, timestep_embedding
+from jaxphys.generative._diffusion import (ddpm_loss, ddpm_sample, ddim_sample, train_diffusion,
                                            diffusion_optimizer, init_diffusion, q_sample)
 from jaxphys.generative._flows import (RealNVP, NeuralSplineFlow, MAF, FlowDistribution,
                                        flow_nll_loss, flow_optimizer, fit_flow)

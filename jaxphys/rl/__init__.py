@@ -50,14 +50,15 @@ from jaxphys.rl._replay import (ReplayBuffer, replay_add, replay_add_batch, repl
 from jaxphys.rl._rollout import (ActOutput, RunnerState, Trajectory, Transition,
                                  episode_metrics, forward_fill, init_runner, rollout,
                                  transitions)
-from jaxphys.rl._sac import (SACConfig, SACHyperparams, SACParams, SACState, make_sac,
-                             soft_q_target, tanh_gaussian_sample)
+from jaxphys.rl._sac import SACConfig, SACHyperparams, SACParams, SACState, make_sac
+from jaxphys.rl._sac_networks import soft_q_target, tanh_gaussian_sample
 from jaxphys.rl._tabular import (PlanningResult, PolicyEvaluationResult, bellman_q, greedy_action,
                                  policy_evaluation, q_value_iteration, uniform_policy,
                                  value_iteration)
 from jaxphys.rl._tabular_learning import (QLearningConfig, QLearningHyperparams, TabularState,
-                                          TD0Config, TD0Hyperparams, evaluations, greedy_policy,
-                                          make_q_learning, make_td0, random_argmax)
+                                          evaluations, greedy_policy, make_q_learning,
+                                          random_argmax)
+from jaxphys.rl._td0 import TD0Config, TD0Hyperparams, make_td0
 from jaxphys.rl._trpo import TRPOConfig, TRPOHyperparams, TRPOState, conjugate_gradient, make_trpo
 
 __all__ = [

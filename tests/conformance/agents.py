@@ -186,15 +186,24 @@ def greedy_returns(agent, env, params, n_seeds, max_steps):
     return np.asarray(ev(keys, params))
 
 
+def train_seeds(agent, hparams, n_seeds):
+    """Seeds ``split(key(0), n_seeds)`` trained one by one by one compiled single-seed
+    program, results stacked. Long vmapped agent runs have waited forever inside jaxlib
+    0.10.2's CPU runtime (the RL guide's known issue): in the default tier once, and in
+    the slow tier's vmapped learning floors below (2 seeds, every XLA thread idle)."""
+    train = jax.jit(agent.train)
+    runs = [train(key, hparams) for key in jax.random.split(jax.random.key(0), n_seeds)]
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *runs)
+
+
 def _deep_floor(make, env, n_seeds, max_steps, margin, hparams=None):
-    """Train ``n_seeds`` seeds in one vmapped call; the floor holds when the seeds' mean
+    """Train ``n_seeds`` seeds (:func:`train_seeds`); the floor holds when the seeds' mean
     greedy return beats ``margin(random_return)`` (at these reduced budgets a single seed
     of A2C or TRPO may still be stuck)."""
     def run():
         agent = make()
         hp = agent.default_hparams if hparams is None else hparams(agent.default_hparams)
-        res = jax.jit(jax.vmap(agent.train, in_axes=(0, None)))(
-            jax.random.split(jax.random.key(0), n_seeds), hp)
+        res = train_seeds(agent, hp, n_seeds)
         returns = greedy_returns(agent, env, res.state.params, n_seeds, max_steps)
         reference = random_return(env, max_steps=max_steps)
         threshold, what = margin(reference)

@@ -24,14 +24,15 @@ from jaxphys.physics.gw._waveform import (SOLAR_MASS_SECONDS, MEGAPARSEC_SECONDS
                                           newtonian_amplitude, taylorf2, detector_strain)
 from jaxphys.physics.gw._psd import (ALIGO_MIN_FREQUENCY, aligo_psd, aligo_asd, NoiseModel,
                                      noise_model, make_noise_model, interpolate_psd,
-                                     colored_noise, whiten, inner_product, complex_inner_product,
-                                     optimal_snr, matched_filter_snr, to_time_domain,
-                                     whitened_time_series)
+                                     colored_noise)
+from jaxphys.physics.gw._whitening import (whiten, inner_product, complex_inner_product,
+                                           optimal_snr, matched_filter_snr, to_time_domain,
+                                           whitened_time_series)
 from jaxphys.physics.gw._likelihood import (log_i0, log_likelihood_ratio, noise_log_likelihood,
                                             whittle_log_likelihood,
                                             phase_marginalized_log_likelihood_ratio)
-from jaxphys.physics.gw._problem import (PARAMETER_NAMES, REFERENCE_DISTANCE, GWPrior, GWProblem,
-                                         gw_problem, gw_signal, whitened_features,
+from jaxphys.physics.gw._prior import PARAMETER_NAMES, GWPrior
+from jaxphys.physics.gw._problem import (REFERENCE_DISTANCE, GWProblem, gw_problem, gw_signal, whitened_features,
                                          simulate_features, simulate_dataset, features_to_strain,
                                          make_log_posterior, distance_for_snr, apply_extrinsic,
                                          intrinsic_bank)

@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 
 from ..._checks import check_finite
-from ._psd import NoiseModel, _check_series, complex_inner_product, inner_product, whiten
+from ._psd import NoiseModel, _check_series
+from ._whitening import complex_inner_product, inner_product, whiten
 
 
 def log_i0(x) -> jax.Array:

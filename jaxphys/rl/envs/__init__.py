@@ -39,8 +39,9 @@ from jaxphys.rl.envs._mountain_car import (MountainCar, MountainCarContinuous, M
 from jaxphys.rl.envs._pendulum import Pendulum, PendulumParams, PendulumState
 from jaxphys.rl.envs._tabular_mdp import (TabularMDP, TabularMDPParams, TabularMDPState,
                                           make_mdp_params, three_state_mdp)
-from jaxphys.rl.envs._wrappers import (EpisodeStatistics, EpisodeStatsState, GymnasiumAdapter,
-                                       NormalizeObservation, NormalizeObsState, ScaleReward)
+from jaxphys.rl.envs._gymnasium import GymnasiumAdapter
+from jaxphys.rl.envs._wrappers import (EpisodeStatistics, EpisodeStatsState, NormalizeObservation,
+                                       NormalizeObsState, ScaleReward)
 
 __all__ = [
     "Environment", "Discrete", "Box",
